@@ -1,0 +1,1 @@
+"""Developer tooling for the Endpoint Response pack (never part of the pack zip)."""
