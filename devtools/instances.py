@@ -1,0 +1,50 @@
+"""Instance parameters for the pack's integrations: the embedded emulator by default, a real tenant on request.
+
+Real tenants come from environment variables (never from files in the repository):
+  XDR_URL, XDR_API_KEY_ID, XDR_API_KEY, XDR_AUTH_TYPE (Standard|Advanced), XDR_INSECURE
+  CYLANCE_URL, CYLANCE_APP_ID, CYLANCE_APP_SECRET, CYLANCE_TENANT_ID, CYLANCE_INSECURE
+or from a JSON params file: {"CortexXDRResponse": {...params...}, "CylanceOpticsPackages": {...}}.
+"""
+import json
+import os
+from typing import Any, Dict, Optional
+
+XDR = 'CortexXDRResponse'
+CYLANCE = 'CylanceOpticsPackages'
+
+
+def emulator_params(emulator: Any, auth_type: str = 'Standard') -> Dict[str, Dict[str, Any]]:
+    from devtools.emulator import credentials
+    key = credentials.XDR_ADVANCED if auth_type.lower() == 'advanced' else credentials.XDR_STANDARD
+    app = credentials.CYLANCE_APP
+    return {
+        XDR: {'url': emulator.url, 'credentials': {'identifier': key['key_id'], 'password': key['key']},
+              'auth_type': 'Advanced' if auth_type.lower() == 'advanced' else 'Standard', 'timeout': '30'},
+        CYLANCE: {'url': emulator.url, 'credentials': {'identifier': app['app_id'], 'password': app['app_secret']},
+                  'tenant_id': app['tenant_id']},
+    }
+
+
+def tenant_params_from_env(env: Optional[Dict[str, str]] = None) -> Dict[str, Dict[str, Any]]:
+    env = dict(os.environ if env is None else env)
+    found: Dict[str, Dict[str, Any]] = {}
+    if env.get('XDR_URL'):
+        found[XDR] = {'url': env['XDR_URL'],
+                      'credentials': {'identifier': env.get('XDR_API_KEY_ID', ''), 'password': env.get('XDR_API_KEY', '')},
+                      'auth_type': env.get('XDR_AUTH_TYPE', 'Standard'),
+                      'insecure': env.get('XDR_INSECURE', 'false').lower() == 'true'}
+    if env.get('CYLANCE_URL'):
+        found[CYLANCE] = {'url': env['CYLANCE_URL'],
+                          'credentials': {'identifier': env.get('CYLANCE_APP_ID', ''),
+                                          'password': env.get('CYLANCE_APP_SECRET', '')},
+                          'tenant_id': env.get('CYLANCE_TENANT_ID', ''),
+                          'insecure': env.get('CYLANCE_INSECURE', 'false').lower() == 'true'}
+    return found
+
+
+def params_from_file(path: str) -> Dict[str, Dict[str, Any]]:
+    with open(path) as f:
+        data = json.load(f)
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise SystemExit('{} must hold {{"<Integration>": {{...params...}}}}'.format(path))
+    return data
