@@ -1,0 +1,96 @@
+"""The offline command runner: context merging, file entries, polling followed to completion."""
+import hashlib
+import io
+import zipfile
+
+import pytest
+
+from devtools.runner import Session, errors_of, get_context_path, merge_context
+
+XDR_URL = 'https://api-tenant.example.com'
+API = XDR_URL + '/public_api/v1/'
+PARAMS = {'url': XDR_URL, 'credentials': {'identifier': '5', 'password': 'runner-test-key-0123456789'},
+          'auth_type': 'Standard'}
+
+
+def test_merge_keyed_updates_matching_objects():
+    context = {}
+    merge_context(context, {'V.O(val.id && val.id == obj.id)': [{'id': 1, 's': 'a'}, {'id': 2, 's': 'b'}]})
+    merge_context(context, {'V.O(val.id && val.id == obj.id)': {'id': 1, 's': 'c', 'n': 5}})
+    assert context == {'V': {'O': [{'id': 1, 's': 'c', 'n': 5}, {'id': 2, 's': 'b'}]}}
+
+
+def test_merge_multi_key_and_replace_and_plain_append():
+    context = {}
+    key = 'V.R(val.a && val.a == obj.a && val.e && val.e == obj.e)'
+    merge_context(context, {key: [{'a': 1, 'e': 'x'}, {'a': 1, 'e': 'y'}]})
+    merge_context(context, {key: {'a': 1, 'e': 'y', 'done': True}})
+    assert context['V']['R'][1] == {'a': 1, 'e': 'y', 'done': True}
+    merge_context(context, {'V.Plain': 1})
+    merge_context(context, {'V.Plain': 2})
+    assert context['V']['Plain'] == [1, 2]
+    merge_context(context, {'V(true)': {'Plain': 3}})
+    assert context['V'] == {'Plain': 3}
+
+
+def test_get_context_path_flattens_lists():
+    context = {'A': {'B': [{'c': 1}, {'c': 2}]}, 'X': {'y': 'z'}}
+    assert get_context_path(context, 'A.B.c') == [1, 2]
+    assert get_context_path(context, 'X.y') == 'z'
+    assert get_context_path(context, 'X.nope') is None
+
+
+def make_zip(files):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w') as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_session_runs_polling_to_completion_with_files_in_context(requests_mock, tmp_path):
+    payload = b'MZ' + b'\x90' * 1000
+    requests_mock.post(API + 'endpoints/file_retrieval', json={'reply': {'action_id': 9, 'endpoints_count': 1}})
+    requests_mock.post(API + 'actions/get_action_status', [
+        {'json': {'reply': {'data': {'ep1': 'PENDING'}}}},
+        {'json': {'reply': {'data': {'ep1': 'IN_PROGRESS'}}}},
+        {'json': {'reply': {'data': {'ep1': 'COMPLETED_SUCCESSFULLY'}}}},
+    ])
+    requests_mock.post(API + 'actions/file_retrieval_details',
+                       json={'reply': {'data': {'ep1': XDR_URL + '/public_api/v1/download/abc'}}})
+    requests_mock.post(API + 'download/abc', content=make_zip({'C/temp/evil.exe': payload}))
+    events = []
+    session = Session(instances={'CortexXDRResponse': PARAMS}, workdir=str(tmp_path), on_event=events.append)
+    entries = session.execute('xdr-file-retrieve', {'endpoint_ids': 'ep1', 'windows_file_paths': 'C:\\temp\\evil.exe',
+                                                    'polling': 'true', 'interval_in_seconds': '10'})
+    assert not errors_of(entries)
+    waits = [e for e in events if e.startswith('wait')]
+    assert len(waits) == 3  # start + two pending polls, then done
+    assert get_context_path(session.context, 'File.Name') == 'evil.exe'
+    assert get_context_path(session.context, 'File.SHA256') == hashlib.sha256(payload).hexdigest()
+    assert get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles.status') == 'COMPLETED_SUCCESSFULLY'
+    entry_id = get_context_path(session.context, 'File.EntryID')
+    with open(session.file_path(entry_id), 'rb') as f:
+        assert f.read() == payload
+    downloads = [r for r in requests_mock.request_history if '/download/' in r.url]
+    assert len(downloads) == 1
+
+
+def test_session_polling_timeout_is_an_error_entry(requests_mock, tmp_path):
+    requests_mock.post(API + 'distributions/get_status', json={'reply': {'status': 'In Progress'}})
+    session = Session(instances={'CortexXDRResponse': PARAMS}, workdir=str(tmp_path))
+    entries = session.execute('xdr-get-create-distribution-status', {
+        'distribution_ids': 'd1', 'polling': 'true', 'interval_in_seconds': '10', 'timeout_in_seconds': '30'})
+    assert any('timed out' in e for e in errors_of(entries))
+    assert requests_mock.call_count == 4  # 0, 10, 20, 30 seconds
+
+
+def test_session_error_entry_and_no_instance(requests_mock, tmp_path):
+    requests_mock.post(API + 'distributions/get_versions', status_code=401,
+                       json={'err_code': 401, 'err_msg': 'unauthorized', 'err_extra': None})
+    session = Session(instances={'CortexXDRResponse': PARAMS}, workdir=str(tmp_path))
+    errors = errors_of(session.execute('xdr-get-distribution-versions'))
+    assert len(errors) == 1 and 'authentication failed' in errors[0]
+    assert PARAMS['credentials']['password'] not in errors[0]
+    with pytest.raises(KeyError, match='no-such-command'):
+        session.execute('no-such-command')
