@@ -1,0 +1,135 @@
+"""Property-based tests: arbitrary replies, argument strings and zip entries never cause an unhandled exception.
+
+"Handled" means the code returns normally or raises DemistoException (which main() turns into a clear
+error entry); anything else (KeyError, AttributeError, TypeError, ...) is a bug.
+"""
+import io
+import json
+import zipfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from CommonServerPython import DemistoException
+import CortexXDRResponse as xdr
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20)
+arg_text = st.one_of(st.none(), st.text(max_size=60), st.lists(st.text(max_size=20), max_size=5).map(','.join))
+
+
+def handled(func, *args):
+    try:
+        func(*args)
+    except DemistoException:
+        pass
+    except ValueError as error:  # argument helpers of CommonServerPython raise ValueError with a message
+        assert str(error)
+
+
+@SETTINGS
+@given(json_values)
+def test_error_body_description_never_crashes(body):
+    text = xdr.describe_error_body(body)
+    assert isinstance(text, str)
+    assert isinstance(xdr.build_error_message(400, 'x/y', body), str)
+
+
+@SETTINGS
+@given(st.text(max_size=80))
+def test_json_string_err_msg(err_msg):
+    assert isinstance(xdr.describe_error_body({'err_msg': err_msg, 'err_extra': None}), str)
+
+
+@SETTINGS
+@given(json_values, st.text(max_size=10))
+def test_action_status_parsing(reply, action_id):
+    handled(xdr.parse_action_status, reply, action_id)
+
+
+@SETTINGS
+@given(st.fixed_dictionaries({}, optional={'name': arg_text, 'platform': arg_text, 'package_type': arg_text,
+                                           'agent_version': arg_text, 'description': arg_text}))
+def test_distribution_arguments(args):
+    handled(xdr.build_distribution_request, args)
+
+
+@SETTINGS
+@given(st.fixed_dictionaries({}, optional={'windows_file_paths': arg_text, 'linux_file_paths': arg_text,
+                                           'mac_file_paths': arg_text, 'generic_file_path': arg_text}))
+def test_retrieval_paths(args):
+    try:
+        files = xdr.build_retrieval_files(args)
+    except (DemistoException, ValueError):
+        return
+    batches = xdr.split_retrieval(['e{}'.format(i) for i in range(15)], files)
+    for endpoints, batch in batches:
+        assert len(endpoints) <= xdr.MAX_ENDPOINTS_PER_RETRIEVAL
+        assert sum(len(v) for v in batch.values()) <= xdr.MAX_FILES_PER_RETRIEVAL
+
+
+@SETTINGS
+@given(st.fixed_dictionaries({}, optional={'endpoint_id': arg_text, 'file_path': arg_text, 'file_hash': arg_text,
+                                           'files': st.one_of(arg_text, json_values.map(json.dumps))}))
+def test_quarantine_arguments(args):
+    try:
+        rows = xdr.build_quarantine_files(args)
+    except (DemistoException, ValueError):
+        return
+    assert all(xdr.SHA256_RE.match(row['file_hash']) for row in rows)
+
+
+@SETTINGS
+@given(st.text(max_size=60))
+def test_entry_names(name):
+    problem = xdr.check_entry_name(name)
+    if problem is None:
+        normalized = name.replace('\\', '/')
+        assert not normalized.startswith('/') and '..' not in normalized.split('/')
+    assert xdr.safe_file_name(name)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=30), st.binary(max_size=2000)), min_size=1, max_size=6),
+       st.integers(min_value=1, max_value=4096))
+def test_arbitrary_zips_extract_or_fail_cleanly(tmp_path, monkeypatch, members, cut):
+    monkeypatch.chdir(tmp_path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            try:
+                archive.writestr(name, data)
+            except Exception:  # zipfile itself cannot write some generated names: not our code under test
+                return
+    raw = buffer.getvalue()
+    for blob in (raw, raw[:cut]):
+        path = tmp_path / 'archive.zip'
+        path.write_bytes(blob)
+        before = set(p.name for p in tmp_path.iterdir())
+        try:
+            rows, entries = xdr.extract_zip_to_war_room(str(path), xdr.ZipLimits(10 * 1024 * 1024, 100, 100))
+        except DemistoException:
+            assert set(p.name for p in tmp_path.iterdir()) == before  # nothing partial left
+            continue
+        assert len(rows) == len(entries)
+        for row in rows:
+            assert len(row['sha256']) == 64
+        for extra in set(p.name for p in tmp_path.iterdir()) - before:
+            (tmp_path / extra).unlink()
+
+
+@pytest.mark.parametrize('value', ['120', ' 7 ', '1.5', '99999999'])
+def test_retry_after_numbers(value):
+    assert xdr.parse_retry_after(value) >= 0
+
+
+@SETTINGS
+@given(st.text(max_size=30))
+def test_retry_after_any_text(value):
+    result = xdr.parse_retry_after(value)
+    assert result is None or result >= 0
