@@ -965,16 +965,17 @@ def quarantine_status_command(client: Client, args: Dict[str, Any]) -> CommandRe
             if item is None and len(reply) == len(batch) and isinstance(reply[index], dict):
                 item = reply[index]  # same order, differently normalised fields
             status = item.get('status') if item else None
-            rows.append({'endpoint_id': query['endpoint_id'], 'file_path': query['file_path'],
-                         'file_hash': query['file_hash'],
+            # camelCase keys: the official integration's context, which existing playbooks read.
+            rows.append({'endpointId': query['endpoint_id'], 'filePath': query['file_path'],
+                         'fileHash': query['file_hash'],
                          'status': bool(status) if isinstance(status, bool) else None})
-    table = [{'Endpoint': row['endpoint_id'], 'File Path': row['file_path'], 'SHA256': row['file_hash'],
+    table = [{'Endpoint': row['endpointId'], 'File Path': row['filePath'], 'SHA256': row['fileHash'],
               'Quarantined': {True: 'Quarantined', False: 'Not quarantined'}.get(row['status'], 'Unknown')}
              for row in rows]
     quarantined = sum(1 for row in rows if row['status'] is True)
     return CommandResults(
         outputs_prefix=CONTEXT_PREFIX + '.quarantineFiles.status',
-        outputs_key_field=['endpoint_id', 'file_hash', 'file_path'], outputs=rows, raw_response=rows,
+        outputs_key_field=['fileHash', 'endpointId', 'filePath'], outputs=rows, raw_response=rows,
         readable_output=tableToMarkdown('Quarantine status: {} of {} file(s) quarantined'.format(quarantined,
                                                                                                 len(rows)),
                                         table, headers=['Endpoint', 'File Path', 'SHA256', 'Quarantined']))

@@ -565,6 +565,12 @@ def test_quarantine_parallel_lists(client, requests_mock):
     assert '| Quarantined |' in result.readable_output
     assert 'Not quarantined' in result.readable_output
     assert '1 of 2 file(s) quarantined' in result.readable_output
+    # the official integration's context shape, so existing playbooks keep working
+    key = 'PaloAltoNetworksXDR.quarantineFiles.status(val.fileHash && val.fileHash == obj.fileHash && ' \
+          'val.endpointId && val.endpointId == obj.endpointId && val.filePath && val.filePath == obj.filePath)'
+    assert context_of(result)[key][1] == {'endpointId': 'aaf1e2b3c4d5e6f7a8b9c0d1e2f3a4b5',
+                                          'filePath': 'C:\\Windows\\Temp\\dropper.exe', 'fileHash': SHA_B,
+                                          'status': False}
 
 
 def test_quarantine_json_files_argument(client, requests_mock):
