@@ -873,12 +873,11 @@ def retrieval_results(rows: List[Dict[str, Any]], entries: List[Dict[str, Any]])
     results.extend(entries)
     failures = [row for row in rows if row.get('error')]
     if failures:
-        results.append(CommandResults(
-            entry_type=EntryType.ERROR, content_format=EntryFormat.MARKDOWN,
-            readable_output='Files could not be retrieved from {} endpoint(s):\n{}'.format(
-                len(failures), '\n'.join('- {} (action {}): {}'.format(row['endpoint_id'], row['action_id'],
-                                                                      row['error']) for row in failures)),
-            raw_response=[{'endpoint_id': row['endpoint_id'], 'error': row['error']} for row in failures]))
+        message = 'Files could not be retrieved from {} endpoint(s):\n{}'.format(
+            len(failures), '\n'.join('- {} (action {}): {}'.format(row['endpoint_id'], row['action_id'], row['error'])
+                                     for row in failures))
+        results.append(CommandResults(entry_type=EntryType.ERROR, content_format=EntryFormat.MARKDOWN,
+                                      readable_output=message, raw_response=message))
     return results
 
 

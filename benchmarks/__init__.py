@@ -1,0 +1,1 @@
+"""Benchmarks of the pack against the embedded emulator (run: bash devtools/dev.sh bench)."""

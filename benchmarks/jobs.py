@@ -1,0 +1,202 @@
+"""One benchmark job per child process: python -m benchmarks.jobs <job> '<json payload>' -> one JSON line."""
+import hashlib
+import json
+import os
+import sys
+import time
+
+MB = 1024 * 1024
+
+
+def rss_now():
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def rss_peak():
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak():
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # resets VmHWM to the current RSS
+    except OSError:
+        pass
+
+
+def xdr_params(url):
+    from devtools.emulator import credentials
+    key = credentials.XDR_STANDARD
+    return {'url': url, 'credentials': {'identifier': key['key_id'], 'password': key['key']},
+            'auth_type': 'Standard', 'timeout': '300'}
+
+
+def auth_headers():
+    from devtools.emulator import credentials
+    key = credentials.XDR_STANDARD
+    return {'x-xdr-auth-id': key['key_id'], 'Authorization': key['key'], 'Content-Type': 'application/json'}
+
+
+ENDPOINT = 'bench0000111122223333444455556666'
+PATH = 'C:\\evidence\\memory.dmp'
+
+
+def start_retrieval(url):
+    """Start a Retrieve File action and wait until it completed; returns (action id, download url)."""
+    import requests
+    session = requests.Session()
+    api = url + '/public_api/v1/'
+    reply = session.post(api + 'endpoints/file_retrieval', headers=auth_headers(), json={'request_data': {
+        'filters': [{'field': 'endpoint_id_list', 'operator': 'in', 'value': [ENDPOINT]}],
+        'files': {'windows': [PATH]}}}).json()['reply']
+    action_id = reply['action_id']
+    for _ in range(20):
+        data = session.post(api + 'actions/get_action_status', headers=auth_headers(),
+                            json={'request_data': {'group_action_id': action_id}}).json()['reply']['data']
+        if data[ENDPOINT] not in ('PENDING', 'IN_PROGRESS'):
+            break
+    links = session.post(api + 'actions/file_retrieval_details', headers=auth_headers(),
+                         json={'request_data': {'group_action_id': action_id}}).json()['reply']['data']
+    return action_id, links[ENDPOINT]
+
+
+def bare_download(payload):
+    import requests
+    _, link = start_retrieval(payload['url'])
+    session = requests.Session()
+    reset_peak()
+    before = rss_now()
+    started = time.perf_counter()
+    size = 0
+    with session.post(link, headers=auth_headers(), stream=True, timeout=300) as res:
+        res.raise_for_status()
+        with open(os.path.join(payload['workdir'], 'download.zip'), 'wb') as f:
+            for chunk in res.iter_content(MB):
+                size += len(chunk)
+                f.write(chunk)
+    seconds = time.perf_counter() - started
+    return {'seconds': seconds, 'bytes': size, 'rss_growth': rss_peak() - before}
+
+
+def ours_download(payload):
+    from devtools.runner import Session, errors_of
+    action_id, _ = start_retrieval(payload['url'])
+    session = Session(instances={'CortexXDRResponse': xdr_params(payload['url'])}, workdir=payload['workdir'])
+    session.execute('xdr-get-distribution-versions')  # warm: imports and first load done before measuring
+    reset_peak()
+    before = rss_now()
+    started = time.perf_counter()
+    entries = session.execute('xdr-retrieve-file-details', {'action_id': str(action_id),
+                                                            'max_total_size_mb': '100000'})
+    seconds = time.perf_counter() - started
+    errors = errors_of(entries)
+    if errors:
+        raise SystemExit('\n'.join(errors))
+    files = [e for e in entries if e.get('Type') == 3]
+    size = sum(e['FileContext']['Size'] for e in files)
+    return {'seconds': seconds, 'bytes': size, 'rss_growth': rss_peak() - before}
+
+
+def hashes(count):
+    return [hashlib.sha256(str(i).encode()).hexdigest() for i in range(count)]
+
+
+def bare_quarantine(payload):
+    import requests
+    session = requests.Session()
+    files = [{'endpoint_id': ENDPOINT, 'file_path': 'C:\\x.exe', 'file_hash': h} for h in hashes(payload['files'])]
+    batch = 100
+    started = time.perf_counter()
+    statuses = []
+    for start in range(0, len(files), batch):
+        reply = session.post(payload['url'] + '/public_api/v1/quarantine/status', headers=auth_headers(),
+                             json={'request_data': {'files': files[start:start + batch]}}, timeout=60)
+        reply.raise_for_status()
+        statuses.extend(item['status'] for item in reply.json()['reply'])
+    return {'seconds': time.perf_counter() - started, 'checked': len(statuses), 'batch_size': batch}
+
+
+def ours_quarantine(payload):
+    from devtools.runner import Session, errors_of
+    session = Session(instances={'CortexXDRResponse': xdr_params(payload['url'])}, workdir=payload['workdir'])
+    session.execute('xdr-get-distribution-versions')  # warm-up outside the measurement
+    started = time.perf_counter()
+    entries = session.execute('xdr-get-quarantine-status', {'endpoint_id': ENDPOINT, 'file_path': 'C:\\x.exe',
+                                                            'file_hash': ','.join(hashes(payload['files']))})
+    seconds = time.perf_counter() - started
+    if errors_of(entries):
+        raise SystemExit('\n'.join(errors_of(entries)))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    'Integrations', 'CortexXDRResponse'))
+    import CortexXDRResponse
+    return {'seconds': seconds, 'checked': payload['files'], 'batch_size': CortexXDRResponse.QUARANTINE_BATCH_SIZE}
+
+
+TRIVIAL = {
+    'xdr-create-distribution': ({'name': 'n', 'platform': 'android', 'package_type': 'standalone'},
+                                'distributions/create', {'reply': {'distribution_id': 'd'}}),
+    'xdr-get-create-distribution-status': ({'distribution_ids': 'd'}, 'distributions/get_status',
+                                           {'reply': {'status': 'Completed'}}),
+    'xdr-get-distribution-url': ({'distribution_id': 'd', 'package_type': 'sh'}, 'distributions/get_dist_url',
+                                 {'reply': {'distribution_url': 'https://x/y'}}),
+    'xdr-get-distribution-versions': ({}, 'distributions/get_versions', {'reply': {'windows': ['1']}}),
+    'xdr-file-retrieve': ({'endpoint_ids': 'e', 'generic_file_path': 'C:\\a', 'polling': 'false'},
+                          'endpoints/file_retrieval', {'reply': {'action_id': 1, 'endpoints_count': 1}}),
+    'xdr-action-status-get': ({'action_id': '1'}, 'actions/get_action_status',
+                              {'reply': {'data': {'e': 'COMPLETED_SUCCESSFULLY'}}}),
+    'xdr-get-quarantine-status': ({'endpoint_id': 'e', 'file_path': '/a', 'file_hash': 'a' * 64},
+                                  'quarantine/status', {'reply': [{'endpoint_id': 'e', 'file_path': '/a',
+                                                                   'file_hash': 'a' * 64, 'status': True}]}),
+}
+
+
+def tiny_zip():
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w') as archive:
+        archive.writestr('C/a.txt', b'hello')
+    return buffer.getvalue()
+
+
+def overhead(payload):
+    """CPU ms per command (load code + parse args + one mocked reply + format), median of runs."""
+    import statistics
+    import tempfile
+    import requests_mock
+    from devtools.runner import Session, errors_of
+    base = 'https://api-bench.example.com'
+    params = {'url': base, 'credentials': {'identifier': '1', 'password': 'bench-key'}, 'auth_type': 'Standard'}
+    results = {}
+    with requests_mock.Mocker() as mocker, tempfile.TemporaryDirectory() as work:
+        for command, (args, path, reply) in TRIVIAL.items():
+            mocker.post(base + '/public_api/v1/' + path, json=reply)
+        mocker.post(base + '/public_api/v1/actions/file_retrieval_details',
+                    json={'reply': {'data': {'e': base + '/public_api/v1/download/abc'}}})
+        mocker.post(base + '/public_api/v1/download/abc', content=tiny_zip())
+        session = Session(instances={'CortexXDRResponse': params}, workdir=work)
+        commands = dict(TRIVIAL, **{'xdr-retrieve-file-details': ({'action_id': '1'}, None, None)})
+        for command, (args, _, _) in commands.items():
+            samples = []
+            for _ in range(payload['runs']):
+                started = time.process_time()
+                entries = session.execute(command, args)
+                samples.append((time.process_time() - started) * 1000)
+                if errors_of(entries):
+                    raise SystemExit('{}: {}'.format(command, errors_of(entries)))
+            results[command] = statistics.median(samples)
+    return results
+
+
+if __name__ == '__main__':
+    job, raw = sys.argv[1], sys.argv[2]
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    print(json.dumps(globals()[job](json.loads(raw))))
