@@ -1,0 +1,68 @@
+"""The offline release helper: bump, release notes from git, refusal while placeholders remain."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from devtools import release
+from devtools.paths import ROOT
+
+
+def git(root, *args):
+    subprocess.run(['git'] + list(args), cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    root = tmp_path / 'pack'
+    root.mkdir()
+    shutil.copyfile(os.path.join(ROOT, 'pack_metadata.json'), root / 'pack_metadata.json')
+    (root / 'ReleaseNotes').mkdir()
+    (root / 'ReleaseNotes' / '1_0_0.md').write_text('#### Integrations\n\n##### X\n\n- first\n')
+    integration = root / 'Integrations' / 'Foo'
+    integration.mkdir(parents=True)
+    (integration / 'Foo.yml').write_text('name: Foo Integration\ndisplay: Foo Display\n')
+    (integration / 'Foo.py').write_text('x = 1\n')
+    script = root / 'Scripts' / 'Bar'
+    script.mkdir(parents=True)
+    (script / 'Bar.yml').write_text('name: BarScript\n')
+    (script / 'Bar.py').write_text('y = 1\n')
+    git(root, 'init', '-q')
+    git(root, '-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '-A')
+    git(root, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init')
+    return root
+
+
+def test_bump_parts():
+    assert release.bump('1.2.3', 'revision') == '1.2.4'
+    assert release.bump('1.2.3', 'minor') == '1.3.0'
+    assert release.bump('1.2.3', 'major') == '2.0.0'
+
+
+def test_bump_creates_notes_for_changed_items_and_check_refuses_placeholders(repo):
+    (repo / 'Integrations' / 'Foo' / 'Foo.py').write_text('x = 2\n')
+    (repo / 'Integrations' / 'Foo' / 'Foo_test.py').write_text('')  # tests alone are not a change of the item
+    assert release.main(['--root', str(repo), 'bump', 'revision']) == 0
+    assert json.loads((repo / 'pack_metadata.json').read_text())['currentVersion'] == '1.0.1'
+    notes = (repo / 'ReleaseNotes' / '1_0_1.md').read_text()
+    assert '#### Integrations' in notes and '##### Foo Display' in notes
+    assert 'BarScript' not in notes
+    assert release.main(['--root', str(repo), 'check']) == 1  # placeholder still there
+    (repo / 'ReleaseNotes' / '1_0_1.md').write_text(notes.replace(release.PLACEHOLDER, 'Fixed the foo.'))
+    assert release.main(['--root', str(repo), 'check']) == 0
+
+
+def test_bump_refuses_without_changes(repo):
+    assert release.main(['--root', str(repo), 'bump', 'minor']) == 1
+    assert json.loads((repo / 'pack_metadata.json').read_text())['currentVersion'] == '1.0.0'
+
+
+def test_check_rejects_empty_sections():
+    assert release.check_notes('#### Scripts\n\n##### A\n\n') == ['section "A" has no bullet']
+    assert release.check_notes('') == ['no "##### <item>" section']
+
+
+def test_current_pack_release_notes_are_complete():
+    assert release.main(['check']) == 0
