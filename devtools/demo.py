@@ -1,0 +1,150 @@
+"""The demo: the pack's main job end to end on the embedded emulator (no tenant needed).
+
+    bash devtools/dev.sh demo            (python -m devtools demo --out demo-output)
+
+An analyst's day: build a Windows installation package and wait for it; pull a suspicious file off two
+endpoints (one is offline, so it fails with a reason) through the "Cortex XDR - Retrieve Files" playbook,
+unzip and hash what came back; check the quarantine status of a batch of files; look up, list and download
+Cylance Optics packages. Files are left in the output folder; exit 0 on success.
+"""
+import hashlib
+import os
+import shutil
+import sys
+import time
+
+from devtools import instances
+from devtools.paths import ROOT
+from devtools.runner import Session, errors_of, get_context_path
+
+OK_ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
+OFFLINE_ENDPOINT = 'fail0000111122223333444455556666'
+SUSPICIOUS = 'C:\\Users\\jdoe\\AppData\\Local\\Temp\\invoice_2026.exe'
+RETRIEVE_PLAYBOOK = 'Cortex XDR - Retrieve Files'
+
+
+class DemoFailed(Exception):
+    pass
+
+
+def as_list(value):
+    return value if isinstance(value, list) else ([] if value is None else [value])
+
+
+def step(title):
+    print('\n== {}'.format(title), flush=True)
+
+
+def run(session, command, args=None, expect_errors=False):
+    entries = session.execute(command, args or {})
+    errors = errors_of(entries)
+    if errors and not expect_errors:
+        raise DemoFailed('{} failed: {}'.format(command, errors[0]))
+    return entries, errors
+
+
+def distribution(session):
+    step('Create a Windows installation package and wait until it is ready')
+    run(session, 'xdr-get-distribution-versions')
+    version = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.DistributionVersions.windows'))[0]
+    run(session, 'xdr-create-distribution', {'name': 'IR jump kit', 'platform': 'windows',
+                                             'package_type': 'standalone', 'agent_version': version,
+                                             'description': 'Created by the Endpoint Response demo'})
+    distribution_id = get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.id')
+    run(session, 'xdr-get-create-distribution-status', {'distribution_ids': distribution_id, 'polling': 'true',
+                                                        'interval_in_seconds': '30'})
+    entries, _ = run(session, 'xdr-get-distribution-url', {'distribution_id': distribution_id, 'package_type': 'x64',
+                                                           'download': 'true'})
+    package = [e for e in entries if e.get('Type') == 3][0]
+    print('  package {} (agent {}) is {}'.format(distribution_id, version, get_context_path(
+        session.context, 'PaloAltoNetworksXDR.Distribution.status')))
+    print('  URL: {}'.format(get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.url')))
+    print('  downloaded {} ({} bytes)'.format(package['File'], package['FileContext']['Size']))
+
+
+def retrieve_files(session):
+    step('Retrieve {} from two endpoints (one is offline)'.format(SUSPICIOUS))
+    inputs = {'endpoint_ids': '{},{}'.format(OK_ENDPOINT, OFFLINE_ENDPOINT), 'windows_file_paths': SUSPICIOUS,
+              'linux_file_paths': '/tmp/.x/miner.sh'}
+    try:
+        from devtools.playbooks import run_playbook
+        playbook_run = run_playbook(session, RETRIEVE_PLAYBOOK, inputs)
+        print('  playbook "{}" task path: {}'.format(RETRIEVE_PLAYBOOK, ' -> '.join(playbook_run.task_path)))
+    except ImportError:
+        run(session, 'xdr-file-retrieve', dict(inputs, polling='true'), expect_errors=True)
+    rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles'))
+    by_endpoint = {row['endpoint_id']: row for row in rows if isinstance(row, dict)}
+    if OK_ENDPOINT not in by_endpoint or not by_endpoint[OK_ENDPOINT].get('files'):
+        raise DemoFailed('no files were retrieved from {}'.format(OK_ENDPOINT))
+    for endpoint_id, row in sorted(by_endpoint.items()):
+        if row.get('files'):
+            for f in row['files']:
+                print('  {}  {}  {:>8} bytes  SHA256 {}'.format(endpoint_id, f['name'], f['size'], f['sha256']))
+        else:
+            print('  {}  {}: {}'.format(endpoint_id, row.get('status'), row.get('error')))
+    for f in as_list(get_context_path(session.context, 'File')):
+        with open(session.file_path(f['EntryID']), 'rb') as handle:
+            if hashlib.sha256(handle.read()).hexdigest() != f['SHA256']:
+                raise DemoFailed('{} on disk does not match its SHA256'.format(f['Name']))
+
+
+def quarantine(session):
+    step('Check the quarantine status of 150 files from the outbreak list')
+    hashes = [hashlib.sha256('outbreak-sample-{}'.format(i).encode()).hexdigest() for i in range(150)]
+    run(session, 'xdr-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': SUSPICIOUS,
+                                               'file_hash': ','.join(hashes)})
+    rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.quarantineFiles.status'))
+    quarantined = sum(1 for row in rows if row.get('status') is True)
+    print('  {} of {} files quarantined on {} (2 batched API calls)'.format(quarantined, len(rows), OK_ENDPOINT))
+
+
+def cylance(session):
+    step('Cylance Optics packages: list, get one, download it')
+    run(session, 'cylance-optics-list-packages', {'limit': '30', 'page_size': '10'})
+    packages = as_list(get_context_path(session.context, 'CylanceOptics.Package'))
+    print('  {} packages listed'.format(len(packages)))
+    chosen = next((p for p in packages if p.get('status') == 'success'), packages[0])
+    run(session, 'cylance-optics-get-package', {'package_id': chosen['packageId']})
+    entries, _ = run(session, 'cylance-optics-download-package', {'package_id': chosen['packageId']})
+    files = [e for e in entries if e.get('Type') == 3]
+    descriptor = chosen.get('packageDescriptor') or {}
+    print('  {} {} ({}): downloaded {} ({} bytes)'.format(descriptor.get('name'), descriptor.get('version'),
+                                                          chosen['packageId'], files[0]['File'],
+                                                          files[0]['FileContext']['Size']))
+
+
+def main(out_dir='demo-output'):
+    from devtools.emulator import Emulator
+    out_dir = os.path.abspath(out_dir)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.makedirs(out_dir)
+    started = time.time()
+    emulator = Emulator().start()
+    print('Endpoint Response demo - embedded emulator at {}'.format(emulator.url))
+    try:
+        params = instances.emulator_params(emulator, 'advanced')
+        have_cylance = os.path.isdir(os.path.join(ROOT, 'Integrations', instances.CYLANCE))
+        if not have_cylance:
+            params.pop(instances.CYLANCE)
+        session = Session(instances=params, workdir=os.path.join(out_dir, 'work'),
+                          on_event=lambda m: print('  . ' + m) if m.startswith('wait') else None)
+        distribution(session)
+        retrieve_files(session)
+        quarantine(session)
+        if have_cylance:
+            cylance(session)
+        files_dir = os.path.join(out_dir, 'files')
+        os.makedirs(files_dir, exist_ok=True)
+        for entry_id, info in session.files.items():
+            shutil.copyfile(info['path'], os.path.join(files_dir, '{}_{}'.format(entry_id.split('@')[0],
+                                                                                 os.path.basename(info['name']))))
+        step('Summary')
+        print('  {} war-room entries, {} files saved in {}'.format(len(session.entries), len(session.files),
+                                                                  files_dir))
+        print('  done in {:.1f} s'.format(time.time() - started))
+        return 0
+    except DemoFailed as error:
+        print('\nDEMO FAILED: {}'.format(error), file=sys.stderr)
+        return 1
+    finally:
+        emulator.stop()
