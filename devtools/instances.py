@@ -9,6 +9,8 @@ import json
 import os
 from typing import Any, Dict, Optional
 
+from devtools.paths import ROOT
+
 XDR = 'CortexXDRResponse'
 CYLANCE = 'CylanceOpticsPackages'
 
@@ -17,12 +19,14 @@ def emulator_params(emulator: Any, auth_type: str = 'Standard') -> Dict[str, Dic
     from devtools.emulator import credentials
     key = credentials.XDR_ADVANCED if auth_type.lower() == 'advanced' else credentials.XDR_STANDARD
     app = credentials.CYLANCE_APP
-    return {
+    params = {
         XDR: {'url': emulator.url, 'credentials': {'identifier': key['key_id'], 'password': key['key']},
               'auth_type': 'Advanced' if auth_type.lower() == 'advanced' else 'Standard', 'timeout': '30'},
         CYLANCE: {'url': emulator.url, 'credentials': {'identifier': app['app_id'], 'password': app['app_secret']},
                   'tenant_id': app['tenant_id']},
     }
+    # only the integrations the pack has (a partial checkout or a pack built without one)
+    return {name: value for name, value in params.items() if os.path.isdir(os.path.join(ROOT, 'Integrations', name))}
 
 
 def tenant_params_from_env(env: Optional[Dict[str, str]] = None) -> Dict[str, Dict[str, Any]]:
