@@ -14,7 +14,6 @@ import sys
 import time
 
 from devtools import instances
-from devtools.paths import ROOT
 from devtools.runner import Session, errors_of, get_context_path
 
 OK_ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
@@ -123,9 +122,7 @@ def main(out_dir='demo-output'):
     print('Endpoint Response demo - embedded emulator at {}'.format(emulator.url))
     try:
         params = instances.emulator_params(emulator, 'advanced')
-        have_cylance = os.path.isdir(os.path.join(ROOT, 'Integrations', instances.CYLANCE))
-        if not have_cylance:
-            params.pop(instances.CYLANCE)
+        have_cylance = instances.CYLANCE in params
         session = Session(instances=params, workdir=os.path.join(out_dir, 'work'),
                           on_event=lambda m: print('  . ' + m) if m.startswith('wait') else None)
         distribution(session)

@@ -353,8 +353,9 @@ class Session(object):
                                  'Contents': 'Polling of {} timed out after {:.0f} s'.format(command, timeout)}
                 produced.extend(self._store_entries([timeout_entry], brand))
                 return produced
-            self.on_event('wait {:.0f} s before {} polls again (poll {})'.format(next_run, poll['PollingCommand'],
-                                                                                 polls))
+            self.on_event('wait {:.0f} s before {} polls again (poll {}{})'.format(
+                next_run, poll['PollingCommand'], polls,
+                ', scheduled by the server; not slept here' if not self.poll_sleep_scale else ''))
             if self.poll_sleep_scale:
                 time.sleep(next_run * self.poll_sleep_scale)
             command = poll['PollingCommand']

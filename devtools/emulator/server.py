@@ -416,8 +416,8 @@ class Handler(BaseHTTPRequestHandler):
     def get_action_status(self, data):
         action = self.action(data)
         with self.emu.state.lock:
-            action['polls'] += 1
             statuses = {e: self.endpoint_status(action, e) for e in action['endpoints']}
+            action['polls'] += 1
         reply = {'data': statuses}
         failed = [e for e, s in statuses.items() if s == 'FAILED']
         if failed:
