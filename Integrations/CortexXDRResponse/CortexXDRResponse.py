@@ -37,6 +37,7 @@ CHUNK_SIZE = 1024 * 1024
 MAX_FILES_PER_RETRIEVAL = 20
 MAX_ENDPOINTS_PER_RETRIEVAL = 10
 QUARANTINE_BATCH_SIZE = 100
+QUARANTINE_TABLE_ROWS = 1000  # a war-room table longer than this helps nobody; context has all rows
 
 DEFAULT_POLLING_INTERVAL = 60
 DEFAULT_POLLING_TIMEOUT = 600
@@ -972,12 +973,15 @@ def quarantine_status_command(client: Client, args: Dict[str, Any]) -> CommandRe
               'Quarantined': {True: 'Quarantined', False: 'Not quarantined'}.get(row['status'], 'Unknown')}
              for row in rows]
     quarantined = sum(1 for row in rows if row['status'] is True)
+    readable = tableToMarkdown('Quarantine status: {} of {} file(s) quarantined'.format(quarantined, len(rows)),
+                               table[:QUARANTINE_TABLE_ROWS], headers=['Endpoint', 'File Path', 'SHA256', 'Quarantined'])
+    if len(table) > QUARANTINE_TABLE_ROWS:
+        readable += '\n{} more file(s) are in the context (PaloAltoNetworksXDR.quarantineFiles.status).'.format(
+            len(table) - QUARANTINE_TABLE_ROWS)
     return CommandResults(
         outputs_prefix=CONTEXT_PREFIX + '.quarantineFiles.status',
         outputs_key_field=['fileHash', 'endpointId', 'filePath'], outputs=rows, raw_response=rows,
-        readable_output=tableToMarkdown('Quarantine status: {} of {} file(s) quarantined'.format(quarantined,
-                                                                                                len(rows)),
-                                        table, headers=['Endpoint', 'File Path', 'SHA256', 'Quarantined']))
+        readable_output=readable)
 
 
 COMMANDS: Dict[str, Callable[[Client, Dict[str, Any]], Any]] = {

@@ -104,6 +104,8 @@ class State(object):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'EndpointResponseEmulator/1.0'
+    disable_nagle_algorithm = True  # headers and body leave at once: no delayed-ACK stalls on keep-alive
+    wbufsize = 256 * 1024
 
     # ------------------------------------------------------------ plumbing
 

@@ -287,11 +287,11 @@ def tableToMarkdown(name, t, headers=None, headerTransform=None, removeNull=Fals
     if not headers:
         return result + '**No entries.**\n'
     shown = [headerTransform(h) if headerTransform else _escape_md(str(h)) for h in headers]
-    result += '|' + '|'.join(shown) + '|\n'
-    result += '|' + '|'.join(['---'] * len(headers)) + '|\n'
+    lines = [result + '|' + '|'.join(shown) + '|', '|' + '|'.join(['---'] * len(headers)) + '|']
     for row in t:
         cells = [_escape_md(_cell(row.get(h))) if row.get(h) is not None else '' for h in headers]
-        result += '| ' + ' | '.join(cells) + ' |\n'
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    result = '\n'.join(lines) + '\n'
     return result
 
 
