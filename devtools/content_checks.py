@@ -1,0 +1,211 @@
+"""Content checks for what offline `demisto-sdk validate` misses: `python -m devtools.content_checks`.
+
+- every command, argument and output of integrations and scripts has a description;
+- no duplicate commands, arguments or output paths;
+- the pack name is real (capitalised, not a placeholder);
+- every playbook task's command, script and sub-playbook exists in the pack or in XSOAR_BUILTINS;
+- every playbook input and output has a description;
+- each integration/script README documents exactly the YAML's commands, with every argument and output;
+- every integration, script and playbook is named in the current version's release notes.
+"""
+import json
+import os
+import re
+import sys
+from typing import Dict, List, Set
+
+import yaml
+
+from devtools.paths import ROOT
+
+# XSOAR built-in scripts and sub-playbooks the pack's playbooks may use (they ship with the platform).
+XSOAR_BUILTINS = frozenset({
+    'IsIntegrationAvailable', 'DeleteContext', 'Set', 'SetAndHandleEmpty', 'PrintErrorEntry', 'Print',
+    'isError', 'GenericPolling', 'UnzipFile', 'SetGridField', 'Exists',
+})
+PLACEHOLDER_NAMES = {'', 'pack', 'mypack', 'hello world', 'helloworld', 'template', 'todo', 'changeme', 'xxx'}
+
+
+def load_yaml(path: str) -> Dict:
+    with open(path) as f:
+        return yaml.safe_load(f) or {}
+
+
+def pack_items(root: str, kind: str) -> Dict[str, Dict]:
+    """folder name -> parsed YAML for Integrations or Scripts."""
+    items = {}
+    base = os.path.join(root, kind)
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        path = os.path.join(base, name, name + '.yml')
+        if os.path.isfile(path):
+            items[name] = load_yaml(path)
+    return items
+
+
+def playbooks(root: str, folder: str = 'Playbooks') -> Dict[str, Dict]:
+    found = {}
+    base = os.path.join(root, folder)
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        if name.endswith('.yml'):
+            found[os.path.join(folder, name)] = load_yaml(os.path.join(base, name))
+    return found
+
+
+def blank(text) -> bool:
+    return not str(text or '').strip()
+
+
+def check_commands(root: str) -> List[str]:
+    problems = []
+    for name, data in pack_items(root, 'Integrations').items():
+        commands = (data.get('script') or {}).get('commands') or []
+        seen: Set[str] = set()
+        for command in commands:
+            cname = command.get('name', '')
+            where = '{} {}'.format(name, cname)
+            if cname in seen:
+                problems.append('{}: duplicate command'.format(where))
+            seen.add(cname)
+            if blank(command.get('description')):
+                problems.append('{}: command has no description'.format(where))
+            problems += check_args_outputs(where, command.get('arguments') or [], command.get('outputs') or [])
+        for param in data.get('configuration') or []:
+            if blank(param.get('display')) and param.get('type') != 9:
+                problems.append('{}: parameter {} has no display name'.format(name, param.get('name')))
+    for name, data in pack_items(root, 'Scripts').items():
+        if blank(data.get('comment')):
+            problems.append('{}: script has no description (comment)'.format(name))
+        problems += check_args_outputs(name, data.get('args') or [], data.get('outputs') or [])
+    return problems
+
+
+def check_args_outputs(where: str, arguments: List[Dict], outputs: List[Dict]) -> List[str]:
+    problems = []
+    names: Set[str] = set()
+    for argument in arguments:
+        if argument.get('name') in names:
+            problems.append('{}: duplicate argument {}'.format(where, argument.get('name')))
+        names.add(argument.get('name'))
+        if blank(argument.get('description')):
+            problems.append('{}: argument {} has no description'.format(where, argument.get('name')))
+    paths: Set[str] = set()
+    for output in outputs:
+        if output.get('contextPath') in paths:
+            problems.append('{}: duplicate output {}'.format(where, output.get('contextPath')))
+        paths.add(output.get('contextPath'))
+        if blank(output.get('description')):
+            problems.append('{}: output {} has no description'.format(where, output.get('contextPath')))
+    return problems
+
+
+def check_pack_name(root: str) -> List[str]:
+    with open(os.path.join(root, 'pack_metadata.json')) as f:
+        name = json.load(f).get('name', '')
+    problems = []
+    if name.strip().lower() in PLACEHOLDER_NAMES or len(name.strip()) < 3:
+        problems.append('pack_metadata.json: pack name "{}" is a placeholder'.format(name))
+    elif not name[0].isupper():
+        problems.append('pack_metadata.json: pack name "{}" must be capitalised'.format(name))
+    return problems
+
+
+def check_playbooks(root: str) -> List[str]:
+    problems = []
+    commands = {c.get('name') for data in pack_items(root, 'Integrations').values()
+                for c in (data.get('script') or {}).get('commands') or []}
+    scripts = {data.get('name') for data in pack_items(root, 'Scripts').values()}
+    books = dict(playbooks(root, 'Playbooks'), **playbooks(root, 'TestPlaybooks'))
+    names = {data.get('name') for data in books.values()} | {data.get('id') for data in books.values()}
+    for path, data in books.items():
+        for task_id, task in (data.get('tasks') or {}).items():
+            inner = task.get('task') or {}
+            label = '{} task {} ({})'.format(path, task_id, inner.get('name'))
+            script = inner.get('script')
+            if script:
+                command = script.split('|||')[-1]
+                if command not in commands and command not in scripts and command not in XSOAR_BUILTINS:
+                    problems.append('{}: command {} does not exist in the pack'.format(label, command))
+            script_name = inner.get('scriptName')
+            if script_name and script_name not in scripts and script_name not in XSOAR_BUILTINS:
+                problems.append('{}: script {} does not exist in the pack'.format(label, script_name))
+            playbook_name = inner.get('playbookName') or inner.get('playbookId')
+            if playbook_name and playbook_name not in names and playbook_name not in XSOAR_BUILTINS:
+                problems.append('{}: sub-playbook {} does not exist in the pack'.format(label, playbook_name))
+        if path.startswith('Playbooks'):
+            for item in data.get('inputs') or []:
+                if blank(item.get('description')):
+                    problems.append('{}: input {} has no description'.format(path, item.get('key')))
+            for item in data.get('outputs') or []:
+                if blank(item.get('description')):
+                    problems.append('{}: output {} has no description'.format(path, item.get('contextPath')))
+    return problems
+
+
+def readme_sections(text: str) -> Dict[str, str]:
+    parts = re.split(r'(?m)^### ', text)
+    return {part.split('\n', 1)[0].strip(): part for part in parts[1:]}
+
+
+def check_readmes(root: str) -> List[str]:
+    problems = []
+    for name, data in pack_items(root, 'Integrations').items():
+        readme = os.path.join(root, 'Integrations', name, 'README.md')
+        if not os.path.isfile(readme):
+            problems.append('{}: README.md is missing'.format(name))
+            continue
+        with open(readme) as f:
+            sections = readme_sections(f.read())
+        commands = (data.get('script') or {}).get('commands') or []
+        yaml_names = {c['name'] for c in commands}
+        command_like = {s for s in sections if re.match(r'^[a-z0-9]+(-[a-z0-9]+)+$', s)}
+        for extra in sorted(command_like - yaml_names):
+            problems.append('{}: README documents {} which the YAML does not have'.format(name, extra))
+        for command in commands:
+            section = sections.get(command['name'])
+            if section is None:
+                problems.append('{}: README has no section for {}'.format(name, command['name']))
+                continue
+            for argument in command.get('arguments') or []:
+                if not argument.get('hidden') and '| {} |'.format(argument['name']) not in section:
+                    problems.append('{}: README section {} lacks argument {}'.format(name, command['name'],
+                                                                                     argument['name']))
+            for output in command.get('outputs') or []:
+                if '| {} |'.format(output['contextPath']) not in section:
+                    problems.append('{}: README section {} lacks output {}'.format(name, command['name'],
+                                                                                   output['contextPath']))
+    for name in pack_items(root, 'Scripts'):
+        if not os.path.isfile(os.path.join(root, 'Scripts', name, 'README.md')):
+            problems.append('{}: README.md is missing'.format(name))
+    for path in playbooks(root):
+        if not os.path.isfile(os.path.join(root, path[:-4] + '_README.md')):
+            problems.append('{}: playbook README is missing'.format(path))
+    return problems
+
+
+def check_release_notes(root: str) -> List[str]:
+    with open(os.path.join(root, 'pack_metadata.json')) as f:
+        version = json.load(f).get('currentVersion', '')
+    path = os.path.join(root, 'ReleaseNotes', version.replace('.', '_') + '.md')
+    if not os.path.isfile(path):
+        return ['release notes {} for currentVersion {} are missing'.format(os.path.relpath(path, root), version)]
+    with open(path) as f:
+        notes = f.read()
+    problems = []
+    names = [d.get('display') or d.get('name') for d in pack_items(root, 'Integrations').values()]
+    names += [d.get('name') for d in pack_items(root, 'Scripts').values()]
+    names += [d.get('name') for d in playbooks(root).values()]
+    for name in names:
+        if name and name not in notes:
+            problems.append('{} is not in the release notes {}'.format(name, os.path.basename(path)))
+    return problems
+
+
+def check_pack(root: str = ROOT) -> List[str]:
+    return (check_pack_name(root) + check_commands(root) + check_playbooks(root) + check_readmes(root)
+            + check_release_notes(root))
+
+
+if __name__ == '__main__':
+    found = check_pack(ROOT)
+    print('\n'.join(found) or 'content checks passed')
+    sys.exit(1 if found else 0)
