@@ -1,0 +1,123 @@
+"""The built pack zip itself: complete, free of development files, and working as built.
+
+Builds the zip once (devtools/build.py, offline demisto-sdk zip-packs), then checks its content and runs
+the code extracted from each unified integration YAML on our runtime against the emulator.
+"""
+import fnmatch
+import io
+import json
+import os
+import zipfile
+
+import pytest
+import yaml
+
+import CommonServerPython
+from devtools import instances
+from devtools.build import build_zip
+from devtools.emulator import Emulator
+from devtools.paths import ROOT
+from devtools.runner import PackIndex, Session, errors_of
+
+FORBIDDEN = ('*_test.py', '*test_data*', '*__pycache__*', '*.pyc', '*demistomock*', '*CommonServerPython.py',
+             '*devtools*', '*benchmarks*', '*conftest*', '*.hypothesis*', '*.env', '*credentials*', '*emulator*')
+
+
+def source_items(kind):
+    base = os.path.join(ROOT, kind)
+    return {name: yaml.safe_load(open(os.path.join(base, name, name + '.yml')))
+            for name in (sorted(os.listdir(base)) if os.path.isdir(base) else [])
+            if os.path.isfile(os.path.join(base, name, name + '.yml'))}
+
+
+@pytest.fixture(scope='module')
+def artifact(tmp_path_factory):
+    path = build_zip(str(tmp_path_factory.mktemp('build')))
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist() if not name.endswith('/')}
+
+
+def unified(artifact, kind, name):
+    prefix = {'Integrations': 'integration-', 'Scripts': 'script-'}[kind]
+    return yaml.safe_load(artifact['{}/{}{}.yml'.format(kind, prefix, name)])
+
+
+def test_artifact_holds_every_content_item(artifact):
+    names = set(artifact)
+    assert {'pack_metadata.json', 'README.md', 'metadata.json'} <= names
+    for name in source_items('Integrations'):
+        assert 'Integrations/integration-{}.yml'.format(name) in names
+    for name in source_items('Scripts'):
+        assert 'Scripts/script-{}.yml'.format(name) in names
+    for playbook in os.listdir(os.path.join(ROOT, 'Playbooks')):
+        if playbook.endswith('.yml'):
+            assert any(n.startswith('Playbooks/') and n.endswith(playbook) for n in names), playbook
+    for notes in os.listdir(os.path.join(ROOT, 'ReleaseNotes')):
+        assert 'ReleaseNotes/' + notes in names
+    metadata = json.loads(artifact['pack_metadata.json'])
+    with open(os.path.join(ROOT, 'pack_metadata.json')) as f:
+        assert metadata['currentVersion'] == json.load(f)['currentVersion']
+
+
+def test_artifact_has_no_development_files(artifact):
+    for name in artifact:
+        for pattern in FORBIDDEN:
+            assert not fnmatch.fnmatch(name, pattern), '{} must not be in the pack zip'.format(name)
+    blob = b''.join(artifact.values())
+    from devtools.emulator import credentials
+    for secret in (credentials.XDR_STANDARD['key'], credentials.CYLANCE_APP['app_secret']):
+        assert secret.encode() not in blob
+
+
+@pytest.mark.parametrize('kind', ['Integrations', 'Scripts'])
+def test_unified_yaml_carries_code_image_description_and_metadata(artifact, kind):
+    for name, source in source_items(kind).items():
+        built = unified(artifact, kind, name)
+        script = built['script'] if kind == 'Integrations' else built
+        code = script['script']
+        with open(os.path.join(ROOT, kind, name, name + '.py')) as f:
+            body = f.read()
+        assert 'def main(' in code and body.split('\n')[-4].strip() in code
+        if kind == 'Integrations':
+            assert built['image'].startswith('data:image/png;base64,')
+            assert 'Create the API key' in built['detaileddescription'] or len(built['detaileddescription']) > 200
+            assert built['script']['dockerimage'] == source['script']['dockerimage']
+        else:
+            assert built['dockerimage'] == source['dockerimage']
+        assert built['marketplaces'] == source['marketplaces']
+        assert built['fromversion'] == source['fromversion']
+
+
+def extracted_pack(artifact, tmp_path):
+    """A pack-shaped folder whose integration code is exactly what the unified YAMLs carry."""
+    root = tmp_path / 'from-artifact'
+    for name in source_items('Integrations'):
+        built = unified(artifact, 'Integrations', name)
+        folder = root / 'Integrations' / name
+        folder.mkdir(parents=True)
+        (folder / (name + '.yml')).write_text(yaml.safe_dump(built))
+        # the platform runs unified code with CommonServerPython's names (and demisto) already in its globals
+        (folder / (name + '.py')).write_text('import demistomock as demisto\nfrom CommonServerPython import *\n'
+                                             'from CommonServerPython import __line__\n'
+                                             + built['script']['script'])
+    return str(root)
+
+
+SMOKE = {
+    'CortexXDRResponse': ('xdr-get-distribution-versions', {}),
+    'CylanceOpticsPackages': ('cylance-optics-list-packages', {'page_size': '3'}),
+}
+
+
+def test_artifact_code_runs_against_the_emulator(artifact, tmp_path):
+    assert hasattr(CommonServerPython, 'register_module_line')
+    root = extracted_pack(artifact, tmp_path)
+    with Emulator() as emulator:
+        params = instances.emulator_params(emulator, 'advanced')
+        session = Session(instances=params, workdir=str(tmp_path / 'work'), index=PackIndex(root))
+        for name in params:
+            entries = session.execute('test-module', using=name)
+            assert [e['Contents'] for e in entries] == ['ok'], name
+            command, args = SMOKE[name]
+            entries = session.execute(command, args, using=name)
+            assert not errors_of(entries) and entries[0]['EntryContext'], name
