@@ -431,7 +431,7 @@ class Client(BaseClient):
 
     def __init__(self, base_url: str, api_key_id: str, api_key: str, auth_type: str = AUTH_STANDARD,
                  verify: bool = True, proxy: bool = False, timeout: int = DEFAULT_TIMEOUT_SECONDS,
-                 max_retries: int = DEFAULT_MAX_RETRIES, sleep: Callable[[float], None] = time.sleep):
+                 max_retries: int = DEFAULT_MAX_RETRIES, sleep: Optional[Callable[[float], None]] = None):
         self.server_url = base_url.rstrip('/')
         super().__init__(base_url=self.server_url + API_PATH, verify=verify, proxy=proxy)
         self._api_key_id = str(api_key_id)
@@ -439,7 +439,7 @@ class Client(BaseClient):
         self._auth_type = auth_type
         self._request_timeout = timeout
         self._max_retries = max_retries
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
 
     # -- plumbing
 
