@@ -241,7 +241,7 @@ class Client(BaseClient):
             res = self._send(endpoint, 'GET', '/packages/v2/' + package_id, SCOPE_READ)
         except CylanceError as error:
             if error.status == 404:
-                raise CylanceError('Package {} was not found.'.format(package_id), status=404)
+                raise CylanceError('Package {} was not found (status 404).'.format(package_id), status=404)
             raise
         return self._json(endpoint, res)
 
@@ -284,11 +284,14 @@ class Client(BaseClient):
 
 def test_module(client: Client) -> str:
     try:
-        client.list_packages(page=1, page_size=1, sort=None, category=None)
+        body = client.list_packages(page=1, page_size=1, sort=None, category=None)
     except CylanceError as error:
         if error.status in (400, 401, 403):
             return error.message
         raise
+    if not isinstance(body, dict) or not isinstance(body.get('page_items'), list):
+        raise DemistoException('Cylance API call packages/v2 returned an unexpected reply: no page_items list. '
+                               'Check the server URL.')
     return 'ok'
 
 

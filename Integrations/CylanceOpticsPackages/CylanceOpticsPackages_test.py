@@ -148,7 +148,7 @@ def test_package_id_validated_before_any_request(client, requests_mock, bad):
 def test_404_says_not_found(client, requests_mock):
     token_endpoint(requests_mock)
     requests_mock.get(BASE + '/packages/v2/' + PACKAGE_ID, status_code=404, json={'message': 'Package not found'})
-    with pytest.raises(DemistoException, match='Package {} was not found.'.format(PACKAGE_ID)):
+    with pytest.raises(DemistoException, match='Package {} was not found'.format(PACKAGE_ID)):
         cyl.get_package_command(client, {'package_id': PACKAGE_ID})
 
 
