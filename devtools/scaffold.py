@@ -11,7 +11,7 @@ from devtools.paths import ROOT
 
 PACK_FOLDER = 'EndpointResponse'
 CONFIG_DIR = os.path.join(ROOT, 'devtools', 'sdk_config', 'Config')
-PACK_ITEMS = ('pack_metadata.json', 'README.md', '.pack-ignore', '.secrets-ignore', 'Author_image.png',
+PACK_ITEMS = ('pack_metadata.json', 'README.md', '.pack-ignore', '.secrets-ignore', 'Author_image.png', 'doc_files',
               'Integrations', 'Scripts', 'Playbooks', 'TestPlaybooks', 'ReleaseNotes')
 EXCLUDED = shutil.ignore_patterns('*_test.py', 'test_data', '__pycache__', '*.pyc', 'conftest.py', '.pytest_cache',
                                   '.hypothesis', '.mypy_cache')
