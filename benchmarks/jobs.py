@@ -194,6 +194,41 @@ def overhead(payload):
                 if errors_of(entries):
                     raise SystemExit('{}: {}'.format(command, errors_of(entries)))
             results[command] = statistics.median(samples)
+    results.update(cylance_overhead(payload['runs']))
+    return results
+
+
+def cylance_overhead(runs):
+    import statistics
+    import tempfile
+    import jwt
+    import requests_mock
+    from devtools.runner import Session, errors_of
+    base = 'https://protectapi-bench.example.com'
+    package_id = 'e378dacb-9324-453a-b8c6-5a8406952195'
+    package = {'packageId': package_id, 'size': 3, 'status': 'success', 'downloadUrl': 'https://storage.example.com/p',
+               'packageDescriptor': {'name': 'p', 'version': '1', 'examples': [],
+                                     'packageInfo': {'entryPoint': 'main.py', 'fileName': 'p.zip', 'fileType': 'python'}}}
+    params = {'url': base, 'credentials': {'identifier': 'app', 'password': 'bench-secret-0123456789abcdef0123'},
+              'tenant_id': 'tenant'}
+    token = jwt.encode({'exp': int(time.time()) + 1800}, 'k' * 32, algorithm='HS256')
+    results = {}
+    with requests_mock.Mocker() as mocker, tempfile.TemporaryDirectory() as work:
+        mocker.post(base + '/auth/v2/token', json={'access_token': token})
+        mocker.get(base + '/packages/v2/' + package_id, json=package)
+        mocker.get(base + '/packages/v2', json={'page_number': 1, 'page_size': 1, 'total_pages': 1,
+                                                'total_number_of_items': 1, 'page_items': [package]})
+        mocker.get('https://storage.example.com/p', content=b'abc')
+        session = Session(instances={'CylanceOpticsPackages': params}, workdir=work)
+        for command in ('cylance-optics-get-package', 'cylance-optics-list-packages', 'cylance-optics-download-package'):
+            samples = []
+            for _ in range(runs):
+                started = time.process_time()
+                entries = session.execute(command, {'package_id': package_id} if 'list' not in command else {})
+                samples.append((time.process_time() - started) * 1000)
+                if errors_of(entries):
+                    raise SystemExit('{}: {}'.format(command, errors_of(entries)))
+            results[command] = statistics.median(samples)
     return results
 
 

@@ -133,3 +133,34 @@ def test_retry_after_numbers(value):
 def test_retry_after_any_text(value):
     result = xdr.parse_retry_after(value)
     assert result is None or result >= 0
+
+
+# ---------------------------------------------------------------- Cylance parsing and validation
+
+import CylanceOpticsPackages as cyl  # noqa: E402
+
+
+@SETTINGS
+@given(st.one_of(st.none(), st.text(max_size=50), st.uuids().map(str)))
+def test_cylance_package_id_validation(value):
+    try:
+        assert cyl.validate_package_id(value) == str(value).strip().lower() or True
+    except DemistoException:
+        pass
+
+
+@SETTINGS
+@given(json_values)
+def test_cylance_package_parsing(body):
+    try:
+        package = cyl.require_package(body, 'x')
+    except DemistoException:
+        return
+    assert isinstance(cyl.package_summary(package), dict)
+
+
+@SETTINGS
+@given(st.text(max_size=60))
+def test_cylance_token_expiry_and_redaction(text):
+    assert cyl.token_expiry(text) > 0
+    assert 'Bearer ' + 'x' * 8 not in cyl.redact('Bearer ' + 'x' * 8 + text, [])
