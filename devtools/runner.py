@@ -73,6 +73,15 @@ class PackIndex(object):
                 else:
                     self.scripts[data.get('name') or data['commonfields']['id']] = entry
 
+    def defaults(self, brand_or_script: str, command: str) -> Dict[str, Any]:
+        """The YAML defaultValue of each argument, which the server fills in when an argument is not given."""
+        if brand_or_script in self.integrations:
+            commands = self.integrations[brand_or_script]['yaml'].get('script', {}).get('commands', [])
+            arguments = next((c.get('arguments') or [] for c in commands if c.get('name') == command), [])
+        else:
+            arguments = (self.scripts.get(brand_or_script) or {}).get('yaml', {}).get('args') or []
+        return {a['name']: a['defaultValue'] for a in arguments if a.get('defaultValue') not in (None, '')}
+
     def brand_of(self, command: str) -> Optional[str]:
         for brand, entry in self.integrations.items():
             if command in entry['commands']:
@@ -342,7 +351,7 @@ class Session(object):
         if brand not in self.instances:
             raise KeyError('No enabled instance of {} in this session'.format(brand))
         entry = self.index.integrations[brand]
-        args = {k: v for k, v in (args or {}).items() if v is not None}
+        args = dict(self.index.defaults(brand, command), **{k: v for k, v in (args or {}).items() if v is not None})
         produced: List[Dict[str, Any]] = []
         polls, waited = 0, 0.0
         while True:
@@ -381,7 +390,8 @@ class Session(object):
         entry = self.index.scripts[name]
         sink: List[Any] = []
         self.on_event('script {}'.format(name))
-        self._run_code(entry['folder'], entry['module'], self._patched({}, dict(args or {}), name, name, sink))
+        args = dict(self.index.defaults(name, name), **{k: v for k, v in (args or {}).items() if v is not None})
+        self._run_code(entry['folder'], entry['module'], self._patched({}, args, name, name, sink))
         return self._store_entries(sink, name)
 
     def _execute_from_script(self, command: str, args: Dict[str, Any]) -> List[Dict[str, Any]]:

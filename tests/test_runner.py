@@ -94,3 +94,10 @@ def test_session_error_entry_and_no_instance(requests_mock, tmp_path):
     assert PARAMS['credentials']['password'] not in errors[0]
     with pytest.raises(KeyError, match='no-such-command'):
         session.execute('no-such-command')
+
+
+def test_yaml_default_values_are_filled_in_like_the_server(tmp_path):
+    from devtools.runner import PackIndex
+    defaults = PackIndex().defaults('Cortex XDR - Response Actions', 'xdr-file-retrieve')
+    assert defaults['polling'] == 'true' and defaults['max_entries'] == '1000'
+    assert 'endpoint_ids' not in defaults
