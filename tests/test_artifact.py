@@ -52,6 +52,8 @@ def test_artifact_holds_every_content_item(artifact):
     for playbook in os.listdir(os.path.join(ROOT, 'Playbooks')):
         if playbook.endswith('.yml'):
             assert any(n.startswith('Playbooks/') and n.endswith(playbook) for n in names), playbook
+    for test_playbook in os.listdir(os.path.join(ROOT, 'TestPlaybooks')):
+        assert 'TestPlaybooks/' + test_playbook in names, test_playbook
     for notes in os.listdir(os.path.join(ROOT, 'ReleaseNotes')):
         assert 'ReleaseNotes/' + notes in names
     metadata = json.loads(artifact['pack_metadata.json'])

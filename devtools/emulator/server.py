@@ -127,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch('DELETE')
 
     def base_url(self):
-        return 'http://{}'.format(self.headers.get('Host') or '127.0.0.1:{}'.format(self.emu.port))
+        return '{}://{}'.format(self.emu.scheme, self.headers.get('Host') or '127.0.0.1:{}'.format(self.emu.port))
 
     def read_body(self):
         length = int(self.headers.get('Content-Length') or 0)
@@ -688,7 +688,7 @@ class Emulator(object):
 
     def __init__(self, port=0, host='127.0.0.1', faults=None, action_steps=2, distribution_steps=2,
                  large_file_size=None, failing_endpoints=('fail',), quarantine_batch_limit=1000, max_concurrency=64,
-                 verbose=False):
+                 verbose=False, tls_cert=None, tls_key=None):
         self.host, self.requested_port = host, port
         self.initial_faults = list(faults or [])
         self.action_steps, self.distribution_steps = action_steps, distribution_steps
@@ -697,6 +697,7 @@ class Emulator(object):
         self.quarantine_batch_limit = quarantine_batch_limit
         self.slots = threading.BoundedSemaphore(max_concurrency)
         self.verbose = verbose
+        self.tls = (tls_cert, tls_key) if tls_cert else None
         self.packages = build_packages()
         self.state = State(self)
         self._server = None
@@ -705,6 +706,11 @@ class Emulator(object):
     def start(self):
         self._server = _Server((self.host, self.requested_port), Handler)
         self._server.emulator = self
+        if self.tls:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name='api-emulator', daemon=True)
         self._thread.start()
         return self
@@ -727,11 +733,15 @@ class Emulator(object):
 
     @property
     def url(self):
-        return 'http://{}:{}'.format(self.host, self.port)
+        return '{}://{}:{}'.format(self.scheme, self.host, self.port)
+
+    @property
+    def scheme(self):
+        return 'https' if self.tls else 'http'
 
     @property
     def alt_url(self):
-        return 'http://localhost:{}'.format(self.port)
+        return '{}://localhost:{}'.format(self.scheme, self.port)
 
     def add_fault(self, path, kind, count=None, **params):
         rule = dict(params, path=path, kind=kind, count=count)
