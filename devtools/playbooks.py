@@ -261,7 +261,7 @@ def run_playbook(session: Session, playbook_or_name: Any, inputs: Optional[Dict[
         if task_id not in tasks:
             raise PlaybookError('{}: task {} does not exist'.format(playbook.get('name'), task_id))
         task = tasks[task_id]
-        name = (task.get('task') or {}).get('name') or task_id
+        name = (task.get('task') or {}).get('name') or ('Start' if task.get('type') == 'start' else task_id)
         run.task_path.append(('  ' * depth) + name)
         label = execute_task(session, playbook, task, resolver, run, depth)
         nexttasks = task.get('nexttasks') or {}
