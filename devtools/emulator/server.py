@@ -334,8 +334,9 @@ class Handler(BaseHTTPRequestHandler):
                 data.get(k) for k in ('windows_version', 'linux_version', 'macos_version'))):
             raise xdr_error(400, 'upgrade packages need agent_version (windows_version, linux_version or '
                                  'macos_version)')
-        distribution_id = uuid.uuid4().hex
         with self.emu.state.lock:
+            # deterministic per run (name and creation order), so examples and tests can name it
+            distribution_id = hashlib.md5('{}|{}'.format(name, len(self.emu.state.distributions)).encode()).hexdigest()
             self.emu.state.distributions[distribution_id] = {'name': name, 'platform': platform,
                                                              'package_type': package_type, 'polls': 0}
         return {'distribution_id': distribution_id}
@@ -371,7 +372,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.distribution_status(distribution) != 'Completed':
             raise xdr_error(500, 'distribution is not ready')
         return {'distribution_url': '{}/_storage/distributions/{}/{}?sig={}'.format(
-            self.emu.alt_url, data['distribution_id'], package_type, uuid.uuid4().hex)}
+            self.emu.alt_url, data['distribution_id'], package_type,
+            hashlib.md5((data['distribution_id'] + package_type).encode()).hexdigest())}
 
     def get_versions(self, data):
         return dict(VERSIONS)
@@ -393,7 +395,7 @@ class Handler(BaseHTTPRequestHandler):
         with self.emu.state.lock:
             self.emu.state.next_action += 1
             action_id = self.emu.state.next_action
-            self.emu.state.actions[action_id] = {'endpoints': endpoints, 'paths': list(dict.fromkeys(paths)),
+            self.emu.state.actions[action_id] = {'id': action_id, 'endpoints': endpoints, 'paths': list(dict.fromkeys(paths)),
                                                  'polls': 0, 'links': {}}
         return {'action_id': action_id, 'endpoints_count': len(endpoints)}
 
@@ -439,7 +441,7 @@ class Handler(BaseHTTPRequestHandler):
                     continue
                 api_value = action['links'].get(endpoint_id)
                 if api_value is None:
-                    api_value = uuid.uuid4().hex + uuid.uuid4().hex
+                    api_value = hashlib.sha256('{}|{}'.format(action['id'], endpoint_id).encode()).hexdigest()
                     action['links'][endpoint_id] = api_value
                     self.emu.state.downloads[api_value] = (action, endpoint_id)
                 links[endpoint_id] = '{}/public_api/v1/download/{}'.format(self.base_url(), api_value)
@@ -575,7 +577,7 @@ class Handler(BaseHTTPRequestHandler):
         package = json.loads(json.dumps(package))
         package['downloadUrl'] = '{}/_storage/packages/{}/{}?sig={}'.format(
             self.emu.alt_url, package['packageId'], package['packageDescriptor']['packageInfo']['fileName'],
-            uuid.uuid4().hex)
+            hashlib.md5(package['packageId'].encode()).hexdigest())
         return package
 
     def list_packages(self, query, reset=False):

@@ -1,0 +1,116 @@
+"""Integration READMEs: `python -m devtools.docs [Integration ...]`.
+
+Runs `demisto-sdk generate-docs` on a scaffold (the SDK's own layout), then runs the integration's
+`command_examples` in order against a fresh embedded emulator and adds, under each command, the sections
+generate-docs adds when it can reach a server: "Command example", "Context Example", "Human Readable Output".
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from devtools import instances
+from devtools.build import sdk_executable
+from devtools.paths import ROOT
+from devtools.scaffold import PACK_FOLDER, build_scaffold, sdk_env
+
+EXAMPLE_HOST = 'https://api-yourfqdn'
+INTRO = {'CortexXDRResponse': 'This integration uses the Cortex XDR public API v1 (`/public_api/v1`).',
+         'CylanceOpticsPackages': 'This integration uses the Cylance PROTECT API (`/auth/v2/token`, `/packages/v2`).'}
+
+
+def generate_base_readme(name: str) -> str:
+    work = tempfile.mkdtemp(prefix='pack-docs-')
+    try:
+        repo = build_scaffold(os.path.join(work, 'repo'))
+        yml = os.path.join('Packs', PACK_FOLDER, 'Integrations', name, name + '.yml')
+        proc = subprocess.run([sdk_executable(), 'generate-docs', '-i', yml, '-f'], cwd=repo, env=sdk_env(),
+                              capture_output=True, text=True, timeout=300)
+        readme = os.path.join(repo, os.path.dirname(yml), 'README.md')
+        if not os.path.exists(readme):
+            raise RuntimeError('generate-docs failed:\n{}\n{}'.format(proc.stdout, proc.stderr))
+        with open(readme) as f:
+            text = f.read()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return re.sub(r'This integration was integrated and tested with version xx of [^\n]*', INTRO.get(name, ''), text)
+
+
+EXAMPLE_ARG = re.compile(r'(\w+)=(?:"([^"]*)"|(\S+))')
+
+
+def parse_example(line: str):
+    """('!cmd a=1 b="x y"') -> ('cmd', {'a': '1', 'b': 'x y'}); backslashes are kept as typed."""
+    command, _, rest = line.strip()[1:].partition(' ')
+    return command, {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
+                     for m in EXAMPLE_ARG.finditer(rest)}
+
+
+def run_examples(name: str):
+    """{command: (example line, context, readable)} - the last example of each command wins."""
+    from devtools.emulator import Emulator
+    from devtools.runner import Session
+    with open(os.path.join(ROOT, 'Integrations', name, 'command_examples')) as f:
+        lines = [line.strip() for line in f if line.strip().startswith('!')]
+    results = {}
+    with Emulator() as emulator, tempfile.TemporaryDirectory() as work:
+        session = Session(instances={name: instances.emulator_params(emulator)[name]}, workdir=work)
+        for line in lines:
+            command, args = parse_example(line)
+            entries = session.execute(command, dict(args), using=name, follow_polling=False)
+            context, readable = {}, []
+            for entry in entries:
+                if entry.get('Type') == 3:
+                    ctx = entry.get('FileContext') or {}
+                    context.setdefault('File', []).append({k: ctx.get(k) for k in (
+                        'EntryID', 'Extension', 'MD5', 'Name', 'SHA1', 'SHA256', 'SHA512', 'Size', 'Type')})
+                    continue
+                for key, value in (entry.get('EntryContext') or {}).items():
+                    context[re.sub(r'\(.*\)$', '', key)] = value
+                if entry.get('HumanReadable'):
+                    readable.append(str(entry['HumanReadable']))
+                elif entry.get('Type') == 4:
+                    readable.append(str(entry.get('Contents')))
+            if 'File' in context and len(context['File']) == 1:
+                context['File'] = context['File'][0]
+            text = json.dumps(context, indent=4, sort_keys=True, default=str)
+            for base in (emulator.url, emulator.alt_url):
+                text = text.replace(base, EXAMPLE_HOST)
+            results[command] = (line, text, '\n'.join(readable).replace(emulator.url, EXAMPLE_HOST)
+                                .replace(emulator.alt_url, EXAMPLE_HOST))
+    return results
+
+
+def add_examples(readme: str, examples) -> str:
+    sections = re.split(r'(?m)^(?=### )', readme)
+    out = []
+    for section in sections:
+        title = section.split('\n', 1)[0][4:].strip() if section.startswith('### ') else None
+        if title in examples:
+            line, context, readable = examples[title]
+            quoted = '\n'.join('>' + l if l else '>' for l in readable.strip().split('\n'))
+            section = section.rstrip('\n') + '\n\n#### Command example\n```{}```\n'.format(line)
+            if context != '{}':
+                section += '#### Context Example\n```json\n{}\n```\n'.format(context)
+            section += '\n#### Human Readable Output\n\n{}\n\n'.format(quoted)
+        out.append(section)
+    return ''.join(out)
+
+
+def main(argv=None):
+    names = (argv if argv is not None else sys.argv[1:]) or sorted(
+        n for n in os.listdir(os.path.join(ROOT, 'Integrations'))
+        if os.path.isfile(os.path.join(ROOT, 'Integrations', n, 'command_examples')))
+    for name in names:
+        readme = add_examples(generate_base_readme(name), run_examples(name))
+        with open(os.path.join(ROOT, 'Integrations', name, 'README.md'), 'w') as f:
+            f.write(readme)
+        print('wrote Integrations/{}/README.md'.format(name))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
