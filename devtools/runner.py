@@ -134,14 +134,19 @@ def _get_field(obj: Any, dotted: str) -> Any:
     return obj
 
 
-def _set_path(context: Dict[str, Any], path: str, value: Any, replace: bool = False) -> None:
+def _parent(context: Dict[str, Any], path: str) -> Tuple[Dict[str, Any], str]:
+    """(the dict that holds the path's last key, creating the dicts on the way; that key)."""
     parts = path.split('.')
     node = context
     for part in parts[:-1]:
         if not isinstance(node.get(part), dict):
             node[part] = {}
         node = node[part]
-    last = parts[-1]
+    return node, parts[-1]
+
+
+def _set_path(context: Dict[str, Any], path: str, value: Any, replace: bool = False) -> None:
+    node, last = _parent(context, path)
     if replace or last not in node:
         node[last] = copy.deepcopy(value)
         return
@@ -151,13 +156,7 @@ def _set_path(context: Dict[str, Any], path: str, value: Any, replace: bool = Fa
 
 
 def _merge_keyed(context: Dict[str, Any], path: str, fields: List[str], value: Any) -> None:
-    parts = path.split('.')
-    node = context
-    for part in parts[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    last = parts[-1]
+    node, last = _parent(context, path)
     current = node.get(last)
     items = [] if current is None else (current if isinstance(current, list) else [current])
 
