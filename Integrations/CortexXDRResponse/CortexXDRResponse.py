@@ -162,6 +162,17 @@ def to_list(value: Any) -> List[str]:
     return result
 
 
+def single_arg(args: Dict[str, Any], name: str) -> str:
+    """One text value; a playbook may pass a one-item list, more than one value is an error."""
+    value = args.get(name)
+    if isinstance(value, list):
+        values = [str(v).strip() for v in value if str(v).strip()]
+        if len(values) > 1:
+            raise DemistoException('{} takes one value, got {}.'.format(name, len(values)))
+        value = values[0] if values else ''
+    return str(value if value is not None else '').strip()
+
+
 def positive_number(args: Dict[str, Any], name: str, default: int) -> int:
     value = arg_to_number(args.get(name), arg_name=name)
     if value is None:
@@ -202,11 +213,11 @@ def remove_quietly(path: Optional[str]) -> None:
 
 def build_distribution_request(args: Dict[str, Any]) -> Dict[str, Any]:
     """request_data for distributions/create, enforcing the API rules before any request is made."""
-    name = (args.get('name') or '').strip()
-    package_type = (args.get('package_type') or '').strip().lower()
-    platform = (args.get('platform') or '').strip().lower()
-    agent_version = (args.get('agent_version') or '').strip()
-    description = (args.get('description') or '').strip()
+    name = single_arg(args, 'name')
+    package_type = single_arg(args, 'package_type').lower()
+    platform = single_arg(args, 'platform').lower()
+    agent_version = single_arg(args, 'agent_version')
+    description = single_arg(args, 'description')
     if not name:
         raise DemistoException('name is required: give the installation package a name.')
     if package_type not in PACKAGE_TYPES:
@@ -758,8 +769,8 @@ def get_distribution_status_command(client: Client, args: Dict[str, Any]) -> Com
 
 
 def get_distribution_url_command(client: Client, args: Dict[str, Any]) -> List[Any]:
-    distribution_id = (args.get('distribution_id') or '').strip()
-    package_type = (args.get('package_type') or '').strip().lower()
+    distribution_id = single_arg(args, 'distribution_id')
+    package_type = single_arg(args, 'package_type').lower()
     if not distribution_id:
         raise DemistoException('distribution_id is required.')
     if package_type not in DIST_URL_PACKAGE_TYPES:
@@ -1035,7 +1046,9 @@ def main() -> None:  # pragma: no cover - exercised through the runner and the e
         else:
             raise NotImplementedError('Command {} is not implemented.'.format(command))
     except Exception as error:
-        message = redact(str(error), [api_key])
+        text = str(error) if isinstance(error, (DemistoException, NotImplementedError, ValueError)) \
+            else '{}: {}'.format(type(error).__name__, error)  # an unexpected failure: say what kind
+        message = redact(text, [api_key])
         return_error('Failed to execute {} command.\nError:\n{}'.format(command, message))
 
 

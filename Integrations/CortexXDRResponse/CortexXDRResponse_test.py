@@ -679,3 +679,11 @@ def test_redact():
 
 def test_requests_mock_plugin_available():
     assert requests_mock_module.Mocker
+
+
+def test_single_value_arguments_accept_one_item_lists(client, requests_mock):
+    requests_mock.post(API + 'distributions/create', json=load('create_distribution.json'))
+    xdr.create_distribution_command(client, {'name': ['p'], 'package_type': 'standalone', 'platform': ['android']})
+    assert requests_mock.last_request.json()['request_data']['platform'] == 'android'
+    with pytest.raises(DemistoException, match='agent_version takes one value, got 2'):
+        xdr.create_distribution_command(client, {'name': 'p', 'package_type': 'upgrade', 'agent_version': ['1', '2']})

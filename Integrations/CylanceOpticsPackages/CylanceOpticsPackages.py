@@ -46,6 +46,8 @@ class CylanceError(DemistoException):
 # ---------------------------------------------------------------- pure helpers
 
 def validate_package_id(package_id: Any) -> str:
+    if isinstance(package_id, list) and len(package_id) == 1:
+        package_id = package_id[0]  # a playbook may pass a one-item list
     text = str(package_id or '').strip()
     try:
         return str(uuid.UUID(text))
@@ -313,7 +315,7 @@ def list_packages_command(client: Client, args: Dict[str, Any]) -> CommandResult
     page = arg_to_number(args.get('page'), arg_name='page') or 1
     page_size = arg_to_number(args.get('page_size'), arg_name='page_size') or 20
     limit = arg_to_number(args.get('limit'), arg_name='limit')
-    category = (args.get('category') or '').strip() or None
+    category = str(args.get('category') or '').strip() or None
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise DemistoException('page must be 1 or more and page_size between 1 and {}.'.format(MAX_PAGE_SIZE))
     if limit is not None and limit < 1:
@@ -404,7 +406,9 @@ def main() -> None:  # pragma: no cover - exercised through the runner and the e
         else:
             raise NotImplementedError('Command {} is not implemented.'.format(command))
     except Exception as error:
-        return_error('Failed to execute {} command.\nError:\n{}'.format(command, redact(str(error), hidden)))
+        text = str(error) if isinstance(error, (DemistoException, NotImplementedError, ValueError)) \
+            else '{}: {}'.format(type(error).__name__, error)  # an unexpected failure: say what kind
+        return_error('Failed to execute {} command.\nError:\n{}'.format(command, redact(text, hidden)))
 
 
 if __name__ in ('__main__', '__builtin__', 'builtins'):
