@@ -4,7 +4,6 @@ Builds the zip once (devtools/build.py, offline demisto-sdk zip-packs), then che
 the code extracted from each unified integration YAML on our runtime against the emulator.
 """
 import fnmatch
-import io
 import json
 import os
 import zipfile

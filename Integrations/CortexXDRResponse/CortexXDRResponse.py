@@ -16,6 +16,7 @@ import string
 import time
 import zipfile
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import urlparse
 
 import requests
 
@@ -630,7 +631,6 @@ def action_id_value(action_id: Any) -> Any:
 
 
 def urlparse_path(url: str) -> str:
-    from urllib.parse import urlparse
     return urlparse(url).path if '://' in url else url.split('?')[0]
 
 

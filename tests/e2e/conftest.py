@@ -1,7 +1,5 @@
 """End-to-end fixtures: the pack's integrations run by the offline runner against the emulator over real HTTP."""
 import json
-import logging
-import os
 import re
 import subprocess
 import sys

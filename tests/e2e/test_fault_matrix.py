@@ -14,7 +14,6 @@ import time
 import pytest
 
 from devtools import instances
-from devtools.emulator import credentials
 from devtools.runner import Session, errors_of
 from tests.e2e.conftest import SubprocessEmulator, assert_no_secrets
 

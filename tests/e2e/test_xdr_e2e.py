@@ -1,7 +1,6 @@
 """Cortex XDR - Response Actions end to end: every command over real HTTP against the emulator, both key types."""
 import hashlib
 import logging
-import os
 
 import pytest
 
