@@ -91,11 +91,11 @@ def ours_download(payload):
     action_id, _ = start_retrieval(payload['url'])
     session = Session(instances={'CortexXDRResponse': xdr_params(payload['url'])}, workdir=payload['workdir'],
                       file_context=False)  # File.* hashing is the server's work, not the integration's
-    session.execute('xdr-get-distribution-versions')  # warm: imports and first load done before measuring
+    session.execute('xdr-response-get-distribution-versions')  # warm: imports and first load done before measuring
     reset_peak()
     before = rss_now()
     started = time.perf_counter()
-    entries = session.execute('xdr-retrieve-file-details', {'action_id': str(action_id),
+    entries = session.execute('xdr-response-retrieve-file-details', {'action_id': str(action_id),
                                                             'max_total_size_mb': '100000'})
     seconds = time.perf_counter() - started
     errors = errors_of(entries)
@@ -128,9 +128,9 @@ def bare_quarantine(payload):
 def ours_quarantine(payload):
     from devtools.runner import Session, errors_of
     session = Session(instances={'CortexXDRResponse': xdr_params(payload['url'])}, workdir=payload['workdir'])
-    session.execute('xdr-get-distribution-versions')  # warm-up outside the measurement
+    session.execute('xdr-response-get-distribution-versions')  # warm-up outside the measurement
     started = time.perf_counter()
-    entries = session.execute('xdr-get-quarantine-status', {'endpoint_id': ENDPOINT, 'file_path': 'C:\\x.exe',
+    entries = session.execute('xdr-response-get-quarantine-status', {'endpoint_id': ENDPOINT, 'file_path': 'C:\\x.exe',
                                                             'file_hash': ','.join(hashes(payload['files']))})
     seconds = time.perf_counter() - started
     if errors_of(entries):
@@ -142,18 +142,18 @@ def ours_quarantine(payload):
 
 
 TRIVIAL = {
-    'xdr-create-distribution': ({'name': 'n', 'platform': 'android', 'package_type': 'standalone'},
+    'xdr-response-create-distribution': ({'name': 'n', 'platform': 'android', 'package_type': 'standalone'},
                                 'distributions/create', {'reply': {'distribution_id': 'd'}}),
-    'xdr-get-create-distribution-status': ({'distribution_ids': 'd'}, 'distributions/get_status',
+    'xdr-response-get-create-distribution-status': ({'distribution_ids': 'd'}, 'distributions/get_status',
                                            {'reply': {'status': 'Completed'}}),
-    'xdr-get-distribution-url': ({'distribution_id': 'd', 'package_type': 'sh'}, 'distributions/get_dist_url',
+    'xdr-response-get-distribution-url': ({'distribution_id': 'd', 'package_type': 'sh'}, 'distributions/get_dist_url',
                                  {'reply': {'distribution_url': 'https://x/y'}}),
-    'xdr-get-distribution-versions': ({}, 'distributions/get_versions', {'reply': {'windows': ['1']}}),
-    'xdr-file-retrieve': ({'endpoint_ids': 'e', 'generic_file_path': 'C:\\a', 'polling': 'false'},
+    'xdr-response-get-distribution-versions': ({}, 'distributions/get_versions', {'reply': {'windows': ['1']}}),
+    'xdr-response-file-retrieve': ({'endpoint_ids': 'e', 'generic_file_path': 'C:\\a', 'polling': 'false'},
                           'endpoints/file_retrieval', {'reply': {'action_id': 1, 'endpoints_count': 1}}),
-    'xdr-action-status-get': ({'action_id': '1'}, 'actions/get_action_status',
+    'xdr-response-action-status-get': ({'action_id': '1'}, 'actions/get_action_status',
                               {'reply': {'data': {'e': 'COMPLETED_SUCCESSFULLY'}}}),
-    'xdr-get-quarantine-status': ({'endpoint_id': 'e', 'file_path': '/a', 'file_hash': 'a' * 64},
+    'xdr-response-get-quarantine-status': ({'endpoint_id': 'e', 'file_path': '/a', 'file_hash': 'a' * 64},
                                   'quarantine/status', {'reply': [{'endpoint_id': 'e', 'file_path': '/a',
                                                                    'file_hash': 'a' * 64, 'status': True}]}),
 }
@@ -184,7 +184,7 @@ def overhead(payload):
                     json={'reply': {'data': {'e': base + '/public_api/v1/download/abc'}}})
         mocker.post(base + '/public_api/v1/download/abc', content=tiny_zip())
         session = Session(instances={'CortexXDRResponse': params}, workdir=work)
-        commands = dict(TRIVIAL, **{'xdr-retrieve-file-details': ({'action_id': '1'}, None, None)})
+        commands = dict(TRIVIAL, **{'xdr-response-retrieve-file-details': ({'action_id': '1'}, None, None)})
         for command, (args, _, _) in commands.items():
             samples = []
             for _ in range(payload['runs']):

@@ -4,10 +4,10 @@
 
 Each measurement runs in a fresh child process (so peak RSS is that job's alone) against the emulator,
 itself in another process, on 127.0.0.1.
-1. download: xdr-retrieve-file-details of one endpoint whose zip holds a file of --size-mb, streamed, unzipped
+1. download: xdr-response-retrieve-file-details of one endpoint whose zip holds a file of --size-mb, streamed, unzipped
    and hashed; baseline = a bare requests stream-to-disk of the same download URL. Peak RSS growth over the
    idle process and throughput (MB/s of the download). Targets: RSS growth <= 64 MiB; throughput >= 0.8x.
-2. quarantine: xdr-get-quarantine-status for --files files; baseline = a bare requests loop posting the same
+2. quarantine: xdr-response-get-quarantine-status for --files files; baseline = a bare requests loop posting the same
    batches on one connection. Wall time and HTTP request count. Target <= 1.3x time; requests = files / batch.
 3. overhead: CPU time per command with a trivial reply (import, argument parsing, output formatting).
    Target <= 50 ms.
@@ -87,7 +87,7 @@ def bench_download(runs, size_mb):
         emulator.stop()
     size = ours[0]['bytes']
     rows = []
-    for label, results in (('bare requests stream', bare), ('xdr-retrieve-file-details', ours)):
+    for label, results in (('bare requests stream', bare), ('xdr-response-retrieve-file-details', ours)):
         rows.append([label, '{:.0f}'.format(size / MB), '{:.2f}'.format(median([r['seconds'] for r in results])),
                      '{:.0f}'.format(median([size / MB / r['seconds'] for r in results])),
                      '{:.1f}'.format(median([r['rss_growth'] / MB for r in results]))])
@@ -114,7 +114,7 @@ def bench_quarantine(runs, files):
         emulator.stop()
     rows = [[label, files, '{:.3f}'.format(median([r['seconds'] for r in results])),
              int(median([r['requests'] for r in results]))]
-            for label, results in (('bare batched requests loop', bare), ('xdr-get-quarantine-status', ours))]
+            for label, results in (('bare batched requests loop', bare), ('xdr-response-get-quarantine-status', ours))]
     ratio = median([r['seconds'] for r in ours]) / median([r['seconds'] for r in bare])
     verdict = 'time ratio {:.2f} (target <= 1.3: {}), requests {} for {} files (batch size {})'.format(
         ratio, 'met' if ratio <= 1.3 else 'MISSED', rows[1][3], files, ours[0]['batch_size'])

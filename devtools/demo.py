@@ -44,15 +44,15 @@ def run(session, command, args=None, expect_errors=False):
 
 def distribution(session):
     step('Create a Windows installation package and wait until it is ready')
-    run(session, 'xdr-get-distribution-versions')
+    run(session, 'xdr-response-get-distribution-versions')
     version = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.DistributionVersions.windows'))[0]
-    run(session, 'xdr-create-distribution', {'name': 'IR jump kit', 'platform': 'windows',
+    run(session, 'xdr-response-create-distribution', {'name': 'IR jump kit', 'platform': 'windows',
                                              'package_type': 'standalone', 'agent_version': version,
                                              'description': 'Created by the Endpoint Response demo'})
     distribution_id = get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.id')
-    run(session, 'xdr-get-create-distribution-status', {'distribution_ids': distribution_id, 'polling': 'true',
+    run(session, 'xdr-response-get-create-distribution-status', {'distribution_ids': distribution_id, 'polling': 'true',
                                                         'interval_in_seconds': '30'})
-    entries, _ = run(session, 'xdr-get-distribution-url', {'distribution_id': distribution_id, 'package_type': 'x64',
+    entries, _ = run(session, 'xdr-response-get-distribution-url', {'distribution_id': distribution_id, 'package_type': 'x64',
                                                            'download': 'true'})
     package = [e for e in entries if e.get('Type') == 3][0]
     print('  package {} (agent {}) is {}'.format(distribution_id, version, get_context_path(
@@ -70,7 +70,7 @@ def retrieve_files(session):
         playbook_run = run_playbook(session, RETRIEVE_PLAYBOOK, inputs)
         print('  playbook "{}" task path: {}'.format(RETRIEVE_PLAYBOOK, ' -> '.join(playbook_run.task_path)))
     except ImportError:
-        run(session, 'xdr-file-retrieve', dict(inputs, polling='true'), expect_errors=True)
+        run(session, 'xdr-response-file-retrieve', dict(inputs, polling='true'), expect_errors=True)
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles'))
     by_endpoint = {row['endpoint_id']: row for row in rows if isinstance(row, dict)}
     if OK_ENDPOINT not in by_endpoint or not by_endpoint[OK_ENDPOINT].get('files'):
@@ -90,7 +90,7 @@ def retrieve_files(session):
 def quarantine(session):
     step('Check the quarantine status of 150 files from the outbreak list')
     hashes = [hashlib.sha256('outbreak-sample-{}'.format(i).encode()).hexdigest() for i in range(150)]
-    run(session, 'xdr-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': SUSPICIOUS,
+    run(session, 'xdr-response-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': SUSPICIOUS,
                                                'file_hash': ','.join(hashes)})
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.quarantineFiles.status'))
     quarantined = sum(1 for row in rows if row.get('status') is True)

@@ -105,7 +105,7 @@ def extracted_pack(artifact, tmp_path):
 
 
 SMOKE = {
-    'CortexXDRResponse': ('xdr-get-distribution-versions', {}),
+    'CortexXDRResponse': ('xdr-response-get-distribution-versions', {}),
     'CylanceOpticsPackages': ('cylance-optics-list-packages', {'page_size': '3'}),
 }
 

@@ -61,7 +61,7 @@ def test_session_runs_polling_to_completion_with_files_in_context(requests_mock,
     requests_mock.post(API + 'download/abc', content=make_zip({'C/temp/evil.exe': payload}))
     events = []
     session = Session(instances={'CortexXDRResponse': PARAMS}, workdir=str(tmp_path), on_event=events.append)
-    entries = session.execute('xdr-file-retrieve', {'endpoint_ids': 'ep1', 'windows_file_paths': 'C:\\temp\\evil.exe',
+    entries = session.execute('xdr-response-file-retrieve', {'endpoint_ids': 'ep1', 'windows_file_paths': 'C:\\temp\\evil.exe',
                                                     'polling': 'true', 'interval_in_seconds': '10'})
     assert not errors_of(entries)
     waits = [e for e in events if e.startswith('wait')]
@@ -79,7 +79,7 @@ def test_session_runs_polling_to_completion_with_files_in_context(requests_mock,
 def test_session_polling_timeout_is_an_error_entry(requests_mock, tmp_path):
     requests_mock.post(API + 'distributions/get_status', json={'reply': {'status': 'In Progress'}})
     session = Session(instances={'CortexXDRResponse': PARAMS}, workdir=str(tmp_path))
-    entries = session.execute('xdr-get-create-distribution-status', {
+    entries = session.execute('xdr-response-get-create-distribution-status', {
         'distribution_ids': 'd1', 'polling': 'true', 'interval_in_seconds': '10', 'timeout_in_seconds': '30'})
     assert any('timed out' in e for e in errors_of(entries))
     assert requests_mock.call_count == 4  # 0, 10, 20, 30 seconds
@@ -89,7 +89,7 @@ def test_session_error_entry_and_no_instance(requests_mock, tmp_path):
     requests_mock.post(API + 'distributions/get_versions', status_code=401,
                        json={'err_code': 401, 'err_msg': 'unauthorized', 'err_extra': None})
     session = Session(instances={'CortexXDRResponse': PARAMS}, workdir=str(tmp_path))
-    errors = errors_of(session.execute('xdr-get-distribution-versions'))
+    errors = errors_of(session.execute('xdr-response-get-distribution-versions'))
     assert len(errors) == 1 and 'authentication failed' in errors[0]
     assert PARAMS['credentials']['password'] not in errors[0]
     with pytest.raises(KeyError, match='no-such-command'):
@@ -98,6 +98,6 @@ def test_session_error_entry_and_no_instance(requests_mock, tmp_path):
 
 def test_yaml_default_values_are_filled_in_like_the_server(tmp_path):
     from devtools.runner import PackIndex
-    defaults = PackIndex().defaults('Cortex XDR - Response Actions', 'xdr-file-retrieve')
+    defaults = PackIndex().defaults('Cortex XDR - Response Actions', 'xdr-response-file-retrieve')
     assert defaults['polling'] == 'true' and defaults['max_entries'] == '1000'
     assert 'endpoint_ids' not in defaults

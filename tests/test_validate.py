@@ -112,7 +112,7 @@ def test_playbook_references_and_descriptions(broken):
         '2': {'task': {'name': 'b', 'scriptName': 'NoSuchScript'}},
         '3': {'task': {'name': 'c', 'playbookName': 'No Such Playbook'}},
         '4': {'task': {'name': 'd', 'scriptName': 'IsIntegrationAvailable'}},
-        '5': {'task': {'name': 'e', 'script': 'Cortex XDR - Response Actions|||xdr-get-distribution-versions'}}},
+        '5': {'task': {'name': 'e', 'script': 'Cortex XDR - Response Actions|||xdr-response-get-distribution-versions'}}},
         'inputs': [{'key': 'i', 'description': ''}], 'outputs': [{'contextPath': 'o'}]}
     with open(os.path.join(broken, 'Playbooks', 'playbook-X.yml'), 'w') as f:
         yaml.safe_dump(playbook, f)
@@ -121,7 +121,7 @@ def test_playbook_references_and_descriptions(broken):
     assert 'script NoSuchScript does not exist' in problems
     assert 'sub-playbook No Such Playbook does not exist' in problems
     assert 'IsIntegrationAvailable' not in problems
-    assert 'xdr-get-distribution-versions' not in problems
+    assert 'xdr-response-get-distribution-versions' not in problems
     assert 'input i has no description' in problems and 'output o has no description' in problems
 
 

@@ -234,12 +234,12 @@ def build_distribution_request(args: Dict[str, Any]) -> Dict[str, Any]:
             if agent_version:
                 raise DemistoException('Android packages take no agent_version: remove agent_version.')
         elif not agent_version:
-            raise DemistoException('A standalone {} package needs agent_version; run xdr-get-distribution-versions '
+            raise DemistoException('A standalone {} package needs agent_version; run xdr-response-get-distribution-versions '
                                    'to list the available versions.'.format(platform))
         request_data['platform'] = platform
     else:
         if not agent_version:
-            raise DemistoException('An upgrade package needs agent_version; run xdr-get-distribution-versions to '
+            raise DemistoException('An upgrade package needs agent_version; run xdr-response-get-distribution-versions to '
                                    'list the available versions.')
         if platform == 'android':
             raise DemistoException('Upgrade packages exist for windows, linux and macos only, not android.')
@@ -737,7 +737,7 @@ def create_distribution_command(client: Client, args: Dict[str, Any]) -> Command
     distribution = {k: v for k, v in distribution.items() if v is not None}
     return CommandResults(
         outputs_prefix=CONTEXT_PREFIX + '.Distribution', outputs_key_field='id', outputs=distribution,
-        readable_output='Distribution {} created. Run xdr-get-create-distribution-status to follow it.'.format(
+        readable_output='Distribution {} created. Run xdr-response-get-create-distribution-status to follow it.'.format(
             distribution['id']),
         raw_response=reply)
 
@@ -759,7 +759,7 @@ def get_distribution_status_command(client: Client, args: Dict[str, Any]) -> Com
         if polling_timed_out(args):
             raise DemistoException('Timed out waiting for installation package(s) {} to finish.'.format(
                 ', '.join(pending)))
-        result.scheduled_command = polling_schedule('xdr-get-create-distribution-status', args,
+        result.scheduled_command = polling_schedule('xdr-response-get-create-distribution-status', args,
                                                     {'distribution_ids': ','.join(distribution_ids),
                                                      'polling_started': args.get('polling_started')
                                                      or int(time.time())})
@@ -936,7 +936,7 @@ def file_retrieve_command(client: Client, args: Dict[str, Any]) -> Any:
         next_args = {k: v for k, v in args.items() if k in ('max_total_size_mb', 'max_compression_ratio',
                                                             'max_entries', 'return_zip')}
         next_args['action_ids'] = ','.join(action_ids)
-        result.scheduled_command = polling_schedule('xdr-file-retrieve', args, next_args)
+        result.scheduled_command = polling_schedule('xdr-response-file-retrieve', args, next_args)
     return result
 
 
@@ -949,12 +949,12 @@ def file_retrieve_poll(client: Client, args: Dict[str, Any]) -> Any:
     if pending:
         if polling_timed_out(args):
             raise DemistoException('Timed out waiting for Retrieve File on endpoint(s) {}; run '
-                                   'xdr-retrieve-file-details action_id={} later.'.format(
+                                   'xdr-response-retrieve-file-details action_id={} later.'.format(
                                        ', '.join(row['endpoint_id'] for row in pending), ','.join(action_ids)))
         return CommandResults(
             readable_output='Waiting for {} of {} endpoint(s) to finish Retrieve File (action(s) {}).'.format(
                 len(pending), len(status_rows), ', '.join(action_ids)),
-            scheduled_command=polling_schedule('xdr-file-retrieve', args, dict(args)))
+            scheduled_command=polling_schedule('xdr-response-file-retrieve', args, dict(args)))
     return retrieve_file_details_command(client, dict(args, action_id=','.join(action_ids)))
 
 
@@ -996,14 +996,14 @@ def quarantine_status_command(client: Client, args: Dict[str, Any]) -> CommandRe
 
 
 COMMANDS: Dict[str, Callable[[Client, Dict[str, Any]], Any]] = {
-    'xdr-create-distribution': create_distribution_command,
-    'xdr-get-create-distribution-status': get_distribution_status_command,
-    'xdr-get-distribution-url': get_distribution_url_command,
-    'xdr-get-distribution-versions': get_distribution_versions_command,
-    'xdr-file-retrieve': file_retrieve_command,
-    'xdr-action-status-get': action_status_command,
-    'xdr-retrieve-file-details': retrieve_file_details_command,
-    'xdr-get-quarantine-status': quarantine_status_command,
+    'xdr-response-create-distribution': create_distribution_command,
+    'xdr-response-get-create-distribution-status': get_distribution_status_command,
+    'xdr-response-get-distribution-url': get_distribution_url_command,
+    'xdr-response-get-distribution-versions': get_distribution_versions_command,
+    'xdr-response-file-retrieve': file_retrieve_command,
+    'xdr-response-action-status-get': action_status_command,
+    'xdr-response-retrieve-file-details': retrieve_file_details_command,
+    'xdr-response-get-quarantine-status': quarantine_status_command,
 }
 
 

@@ -158,7 +158,7 @@ def test_distribution_status_polling_continues_until_every_id_finished(client, r
                                                           'interval_in_seconds': '15', 'timeout_in_seconds': '300'})
     assert isinstance(result.scheduled_command, ScheduledCommand)
     polling = result.to_context()
-    assert polling['PollingCommand'] == 'xdr-get-create-distribution-status'
+    assert polling['PollingCommand'] == 'xdr-response-get-create-distribution-status'
     assert polling['NextRun'] == '15'
     assert polling['Timeout'] == '300'
     assert polling['PollingArgs']['distribution_ids'] == 'a1,b2'
@@ -407,7 +407,7 @@ def test_file_retrieve_polling_waits_for_every_endpoint_then_downloads_once(clie
     args = {'endpoint_ids': 'aaf1e2b3c4d5e6f7a8b9c0d1e2f3a4b5,fail0a1b2c3d4e5f6a7b8c9d0e1f2a3b4',
             'windows_file_paths': 'C:\\Users\\bob\\evil.exe', 'polling': 'true', 'interval_in_seconds': '10'}
     first = xdr.file_retrieve_command(client, args).to_context()
-    assert first['PollingCommand'] == 'xdr-file-retrieve'
+    assert first['PollingCommand'] == 'xdr-response-file-retrieve'
     next_args = first['PollingArgs']
     assert next_args['action_ids'] == '1773'
 
@@ -416,7 +416,7 @@ def test_file_retrieve_polling_waits_for_every_endpoint_then_downloads_once(clie
         'aaf1e2b3c4d5e6f7a8b9c0d1e2f3a4b5': 'COMPLETED_SUCCESSFULLY',
         'fail0a1b2c3d4e5f6a7b8c9d0e1f2a3b4': 'PENDING'}}})
     second = xdr.file_retrieve_command(client, next_args).to_context()
-    assert second['PollingCommand'] == 'xdr-file-retrieve'
+    assert second['PollingCommand'] == 'xdr-response-file-retrieve'
     assert 'Waiting for 1 of 2' in second['HumanReadable']
     assert requests_mock.request_history[-1].url.endswith('get_action_status')
 
@@ -643,7 +643,7 @@ def run_main(monkeypatch, command, args=None, params=None):
 def test_main_errors_are_entries_without_secrets_or_traceback(monkeypatch, requests_mock, caplog, status):
     caplog.set_level(logging.DEBUG)
     requests_mock.post(API + 'quarantine/status', status_code=status, json=load('error_{}.json'.format(status)))
-    entries = run_main(monkeypatch, 'xdr-get-quarantine-status',
+    entries = run_main(monkeypatch, 'xdr-response-get-quarantine-status',
                        {'endpoint_id': 'e1', 'file_path': '/a', 'file_hash': SHA_A})
     assert len(entries) == 1 and entries[0]['Type'] == 4
     text = json.dumps(entries)

@@ -50,38 +50,38 @@ WIN_PATH = 'C:\\Users\\analyst\\evil.exe'
 
 
 def xdr_setup_distribution(session):
-    session.execute('xdr-create-distribution', {'name': 'm', 'platform': 'linux', 'package_type': 'standalone',
+    session.execute('xdr-response-create-distribution', {'name': 'm', 'platform': 'linux', 'package_type': 'standalone',
                                                 'agent_version': '8.4.0.1'})
     distribution_id = session.context['PaloAltoNetworksXDR']['Distribution']['id']
-    session.execute('xdr-get-create-distribution-status', {'distribution_ids': distribution_id, 'polling': 'true'})
+    session.execute('xdr-response-get-create-distribution-status', {'distribution_ids': distribution_id, 'polling': 'true'})
     return {'distribution_id': distribution_id, 'distribution_ids': distribution_id}
 
 
 def xdr_setup_action(session):
-    session.execute('xdr-file-retrieve', {'endpoint_ids': OK_ENDPOINT, 'windows_file_paths': WIN_PATH,
+    session.execute('xdr-response-file-retrieve', {'endpoint_ids': OK_ENDPOINT, 'windows_file_paths': WIN_PATH,
                                           'polling': 'false'})
     rows = session.context['PaloAltoNetworksXDR']['RetrievedFiles']
     action_id = (rows if isinstance(rows, list) else [rows])[0]['action_id']
     for _ in range(3):
-        session.execute('xdr-action-status-get', {'action_id': str(action_id)})
+        session.execute('xdr-response-action-status-get', {'action_id': str(action_id)})
     return {'action_id': str(action_id)}
 
 
 # integration, command, fault path for API faults, fault path for download faults, args, setup
 XDR_CELLS = [
     ('test-module', 'distributions/get_versions', None, {}, None),
-    ('xdr-get-distribution-versions', 'distributions/get_versions', None, {}, None),
-    ('xdr-create-distribution', 'distributions/create', None,
+    ('xdr-response-get-distribution-versions', 'distributions/get_versions', None, {}, None),
+    ('xdr-response-create-distribution', 'distributions/create', None,
      {'name': 'p', 'platform': 'windows', 'package_type': 'standalone', 'agent_version': '8.4.0.1'}, None),
-    ('xdr-get-create-distribution-status', 'distributions/get_status', None, {}, xdr_setup_distribution),
-    ('xdr-get-distribution-url', 'distributions/get_dist_url', '/_storage/',
+    ('xdr-response-get-create-distribution-status', 'distributions/get_status', None, {}, xdr_setup_distribution),
+    ('xdr-response-get-distribution-url', 'distributions/get_dist_url', '/_storage/',
      {'package_type': 'deb', 'download': 'true'}, xdr_setup_distribution),
-    ('xdr-file-retrieve', 'endpoints/file_retrieval', '/download/',
+    ('xdr-response-file-retrieve', 'endpoints/file_retrieval', '/download/',
      {'endpoint_ids': OK_ENDPOINT, 'windows_file_paths': WIN_PATH, 'polling': 'true', 'interval_in_seconds': '10'},
      None),
-    ('xdr-action-status-get', 'actions/get_action_status', None, {}, xdr_setup_action),
-    ('xdr-retrieve-file-details', 'actions/file_retrieval_details', '/download/', {}, xdr_setup_action),
-    ('xdr-get-quarantine-status', 'quarantine/status', None,
+    ('xdr-response-action-status-get', 'actions/get_action_status', None, {}, xdr_setup_action),
+    ('xdr-response-retrieve-file-details', 'actions/file_retrieval_details', '/download/', {}, xdr_setup_action),
+    ('xdr-response-get-quarantine-status', 'quarantine/status', None,
      {'endpoint_id': OK_ENDPOINT, 'file_path': WIN_PATH, 'file_hash': 'ab' * 32}, None),
 ]
 

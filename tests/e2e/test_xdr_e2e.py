@@ -35,23 +35,23 @@ def test_test_module(make_session, caplog, auth):
 @pytest.mark.parametrize('auth', AUTH_MODES)
 def test_distribution_create_wait_url_and_download(make_session, caplog, auth):
     session = make_session(auth)
-    versions = session.execute('xdr-get-distribution-versions')
+    versions = session.execute('xdr-response-get-distribution-versions')
     assert not errors_of(versions)
     windows_version = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.DistributionVersions.windows'))[0]
 
-    created = session.execute('xdr-create-distribution', {'name': 'IR Windows', 'platform': 'windows',
+    created = session.execute('xdr-response-create-distribution', {'name': 'IR Windows', 'platform': 'windows',
                                                           'package_type': 'standalone',
                                                           'agent_version': windows_version})
     assert not errors_of(created)
     distribution_id = get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.id')
 
-    status = session.execute('xdr-get-create-distribution-status', {'distribution_ids': distribution_id,
+    status = session.execute('xdr-response-get-create-distribution-status', {'distribution_ids': distribution_id,
                                                                     'polling': 'true', 'interval_in_seconds': '10'})
     assert not errors_of(status)
     assert len([e for e in status if e.get('PollingCommand')]) >= 1  # it really waited
     assert get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.status') == 'Completed'
 
-    url = session.execute('xdr-get-distribution-url', {'distribution_id': distribution_id, 'package_type': 'x64',
+    url = session.execute('xdr-response-get-distribution-url', {'distribution_id': distribution_id, 'package_type': 'x64',
                                                        'download': 'true'})
     assert not errors_of(url)
     files = [e for e in url if e['Type'] == 3]
@@ -63,11 +63,11 @@ def test_distribution_create_wait_url_and_download(make_session, caplog, auth):
 
 def test_distribution_download_sends_no_credentials_to_storage_host(make_session, emulator):
     session = make_session()
-    session.execute('xdr-create-distribution', {'name': 'L', 'platform': 'linux', 'package_type': 'standalone',
+    session.execute('xdr-response-create-distribution', {'name': 'L', 'platform': 'linux', 'package_type': 'standalone',
                                                 'agent_version': '8.4.0.1'})
     distribution_id = get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.id')
-    session.execute('xdr-get-create-distribution-status', {'distribution_ids': distribution_id, 'polling': 'true'})
-    assert not errors_of(session.execute('xdr-get-distribution-url', {
+    session.execute('xdr-response-get-create-distribution-status', {'distribution_ids': distribution_id, 'polling': 'true'})
+    assert not errors_of(session.execute('xdr-response-get-distribution-url', {
         'distribution_id': distribution_id, 'package_type': 'deb', 'download': 'true'}))
     storage = [r for r in emulator.request_log() if r['path'].startswith('/_storage/')]
     assert storage and not any(r['had_authorization'] for r in storage)
@@ -75,14 +75,14 @@ def test_distribution_download_sends_no_credentials_to_storage_host(make_session
 
 def test_distribution_validation_errors_reach_the_war_room(make_session):
     session = make_session()
-    entries = session.execute('xdr-create-distribution', {'name': 'x', 'package_type': 'upgrade'})
+    entries = session.execute('xdr-response-create-distribution', {'name': 'x', 'package_type': 'upgrade'})
     assert 'upgrade package needs agent_version' in errors_of(entries)[0]
 
 
 @pytest.mark.parametrize('auth', AUTH_MODES)
 def test_file_retrieve_two_endpoints_one_fails(make_session, caplog, emulator, auth):
     session = make_session(auth)
-    entries = session.execute('xdr-file-retrieve', {
+    entries = session.execute('xdr-response-file-retrieve', {
         'endpoint_ids': '{},{}'.format(OK_ENDPOINT, FAILING_ENDPOINT),
         'windows_file_paths': WIN_PATH, 'linux_file_paths': LINUX_PATH,
         'polling': 'true', 'interval_in_seconds': '10'})
@@ -107,15 +107,15 @@ def test_file_retrieve_two_endpoints_one_fails(make_session, caplog, emulator, a
 @pytest.mark.parametrize('auth', AUTH_MODES)
 def test_action_status_and_details_without_polling(make_session, caplog, auth):
     session = make_session(auth)
-    started = session.execute('xdr-file-retrieve', {'endpoint_ids': OK_ENDPOINT, 'generic_file_path': WIN_PATH,
+    started = session.execute('xdr-response-file-retrieve', {'endpoint_ids': OK_ENDPOINT, 'generic_file_path': WIN_PATH,
                                                     'polling': 'false'})
     assert not errors_of(started)
     action_id = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles.action_id'))[0]
     for _ in range(5):
-        session.execute('xdr-action-status-get', {'action_id': str(action_id)})
+        session.execute('xdr-response-action-status-get', {'action_id': str(action_id)})
     assert as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.GetActionStatus.status'))[-1] == \
         'COMPLETED_SUCCESSFULLY'
-    details = session.execute('xdr-retrieve-file-details', {'action_id': str(action_id), 'return_zip': 'true'})
+    details = session.execute('xdr-response-retrieve-file-details', {'action_id': str(action_id), 'return_zip': 'true'})
     assert not errors_of(details)
     names = sorted(e['File'] for e in details if e['Type'] == 3)
     assert len(names) == 2 and names[1].endswith('.zip')
@@ -127,7 +127,7 @@ def test_action_status_and_details_without_polling(make_session, caplog, auth):
 def test_quarantine_status_batch(make_session, caplog, emulator, auth):
     session = make_session(auth)
     hashes = [hashlib.sha256('file-{}'.format(i).encode()).hexdigest() for i in range(250)]
-    entries = session.execute('xdr-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': 'C:\\x.exe',
+    entries = session.execute('xdr-response-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': 'C:\\x.exe',
                                                             'file_hash': ','.join(hashes)})
     assert not errors_of(entries)
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.quarantineFiles.status'))
@@ -149,7 +149,7 @@ def test_license_and_role_errors(make_session, caplog, key_name, status, meaning
     session.instances['Cortex XDR - Response Actions'] = dict(
         session.instances['Cortex XDR - Response Actions'],
         credentials={'identifier': key['key_id'], 'password': key['key']})
-    errors = errors_of(session.execute('xdr-get-distribution-versions'))
+    errors = errors_of(session.execute('xdr-response-get-distribution-versions'))
     assert meaning in errors[0] and 'status {}'.format(status) in errors[0]
     assert key['key'] not in caplog.text + errors[0]
 
