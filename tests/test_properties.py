@@ -67,7 +67,7 @@ def test_retrieval_paths(args):
         files = xdr.build_retrieval_files(args)
     except (DemistoException, ValueError):
         return
-    batches = xdr.split_retrieval(['e{}'.format(i) for i in range(15)], files)
+    batches = xdr.split_retrieval([f'e{i}' for i in range(15)], files)
     for endpoints, batch in batches:
         assert len(endpoints) <= xdr.MAX_ENDPOINTS_PER_RETRIEVAL
         assert sum(len(v) for v in batch.values()) <= xdr.MAX_FILES_PER_RETRIEVAL
