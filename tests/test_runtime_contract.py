@@ -379,7 +379,7 @@ def run_scenario(scenario, module, monkeypatch):
 
 @pytest.mark.parametrize('scenario', SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
 def test_pinned_scenarios(scenario, monkeypatch, tmp_path):
-    """Given a runtime call with side effects, When run on the runtime on the path, Then entries/logs are as pinned."""
+    """Given a call with side effects, When run on the runtime on the path, Then entries and logs are as pinned."""
     assert run_scenario(scenario, csp, monkeypatch) == PINNED_SCENARIOS[scenario.__name__]
 
 
@@ -471,7 +471,7 @@ HTTP = [
 
 @pytest.mark.parametrize('case, expected', [pytest.param(c, e, id=i) for i, c, e in HTTP])
 def test_pinned_http(case, expected, requests_mock):
-    """Given a server reply or transport fault, When BaseClient._http_request runs, Then result/error/headers are pinned."""
+    """Given a server reply or transport fault, When _http_request runs, Then result, error and headers are pinned."""
     assert case(csp, requests_mock) == expected
 
 
@@ -499,7 +499,8 @@ def test_demistomock_basics():
 
 # ---------------------------------------------------------------- stand-in vs real, side by side
 
-requires_real = pytest.mark.skipif(not using_real_runtime(), reason='set XSOAR_RUNTIME_DIR to compare with a real runtime')
+requires_real = pytest.mark.skipif(not using_real_runtime(),
+                                   reason='set XSOAR_RUNTIME_DIR to compare with a real runtime')
 
 
 @pytest.fixture(scope='module')
