@@ -422,15 +422,19 @@ class Client(BaseClient):
             headers['Authorization'] = self.params.api_key
         return headers
 
-    @staticmethod
-    def _error_handler(endpoint: str) -> Callable[[requests.Response], None]:
+    def secrets(self) -> list[str]:
+        """Everything this client must never show: the key and every Advanced digest it sent."""
+        return self.params.secrets() + self.issued_secrets
+
+    def _error_handler(self, endpoint: str) -> Callable[[requests.Response], None]:
         def handle(res: requests.Response) -> None:
             try:
                 body = res.json()
             except ValueError:
                 body = None
-            raise XDRError(build_error_message(res.status_code, endpoint, body), status=res.status_code,
-                           retry_after=parse_retry_after(res.headers.get('Retry-After')))
+            # A reply may quote the request; the message can end up in a context row, so redact it here.
+            message = redact(build_error_message(res.status_code, endpoint, body), self.secrets())
+            raise XDRError(message, status=res.status_code, retry_after=parse_retry_after(res.headers.get('Retry-After')))
         return handle
 
     def _send(self, endpoint: str, method: str = 'POST', auth: bool = True, **kwargs: Any) -> requests.Response:
@@ -1501,7 +1505,7 @@ def main() -> None:
         secrets_to_hide = params.secrets()
         client = Client(params)
         if command == 'test-module':
-            return_results(redact(test_module(client), secrets_to_hide + client.issued_secrets))
+            return_results(redact(test_module(client), client.secrets()))
         elif command in COMMANDS:
             return_results(COMMANDS[command](client, demisto.args()))
         else:
@@ -1509,9 +1513,8 @@ def main() -> None:
     except Exception as error:  # every failure becomes one plain, redacted error entry
         failure = describe_failure(error)
     if failure:
-        issued = client.issued_secrets if client else []
         return_error(redact(f'Failed to execute {command} command.\nError:\n{failure}',
-                            secrets_to_hide + issued))
+                            secrets_to_hide + (client.secrets() if client else [])))
 
 
 if __name__ in ('__main__', '__builtin__', 'builtins'):
