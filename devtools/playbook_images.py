@@ -12,7 +12,6 @@ import argparse
 import io
 import os
 import sys
-import textwrap
 from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
@@ -27,7 +26,6 @@ BOX_W = 300
 PAD = 10
 MARGIN = 40
 NAME_SIZE, KIND_SIZE, LABEL_SIZE, TITLE_SIZE = 16, 12, 13, 20
-NAME_CHARS = 30  # characters per line of a task name at NAME_SIZE in BOX_W
 BACKGROUND = (250, 250, 250)
 INK = (33, 33, 33)
 LINK = (96, 96, 96)
@@ -43,6 +41,17 @@ STYLES = {  # type: (fill, border, kind text colour)
 
 def font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
+
+
+def wrap(text: str, size: int) -> List[str]:
+    """Words greedily filled into lines that fit the box at this font size (a word is never split)."""
+    lines: List[str] = []
+    for word in text.split():
+        if lines and font(size).getlength(lines[-1] + ' ' + word) <= BOX_W - 2 * PAD:
+            lines[-1] += ' ' + word
+        else:
+            lines.append(word)
+    return lines or ['']
 
 
 def branch_label(label: str) -> str:
@@ -83,8 +92,8 @@ class Box(object):
     def __init__(self, task_id: str, task: Dict[str, Any]):
         self.task_id = task_id
         self.style, kind = task_kind(task)
-        self.kind_lines = textwrap.wrap(kind, 40) or ['']
-        self.name_lines = textwrap.wrap(task_name(task), NAME_CHARS) or ['']
+        self.kind_lines = wrap(kind, KIND_SIZE)
+        self.name_lines = wrap(task_name(task), NAME_SIZE)
         self.w = BOX_W
         self.h = PAD * 2 + len(self.kind_lines) * (KIND_SIZE + 4) + 4 + len(self.name_lines) * (NAME_SIZE + 5)
         self.xy = (0.0, 0.0)
