@@ -973,7 +973,7 @@ def inspect_zip(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfile.Zip
 
 def extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest_path: str, budget: int) -> dict[str, Any]:
     """Stream one entry to dest_path with its hashes; stops when the entry is larger than it claims."""
-    digests = {'md5': hashlib.md5(), 'sha1': hashlib.sha1(), 'sha256': hashlib.sha256()}  # nosec - file hashes
+    digests = {'sha256': hashlib.sha256()}  # XSOAR adds MD5, SHA1 and SHA512 to File.* for every file entry
     size = 0
     limit = min(info.file_size, budget)
     with archive.open(info) as source, open(dest_path, 'wb') as target:
@@ -1005,7 +1005,7 @@ def extract_zip_to_war_room(zip_path: str, limits: ZipLimits) -> tuple[list[dict
                 budget -= hashes['size']
                 name = safe_file_name(info.filename)
                 rows.append({'name': name, 'archive_path': info.filename, 'size': hashes['size'],
-                             'sha256': hashes['sha256'], 'sha1': hashes['sha1'], 'md5': hashes['md5']})
+                             'sha256': hashes['sha256']})
                 entries.append(file_entry(name, file_id))
     except Exception as error:
         for path in written:
