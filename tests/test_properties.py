@@ -112,7 +112,7 @@ def test_arbitrary_zips_extract_or_fail_cleanly(tmp_path, monkeypatch, members, 
         path.write_bytes(blob)
         before = set(p.name for p in tmp_path.iterdir())
         try:
-            rows, entries = xdr.extract_zip_to_war_room(str(path), xdr.ZipLimits(10 * 1024 * 1024, 100, 100))
+            rows, entries = xdr.extract_zip_to_war_room(str(path), xdr.ZipLimits({'max_total_size_mb': '10', 'max_compression_ratio': '100', 'max_entries': '100'}))
         except DemistoException:
             assert set(p.name for p in tmp_path.iterdir()) == before  # nothing partial left
             continue

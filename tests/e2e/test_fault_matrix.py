@@ -47,7 +47,7 @@ FAULTS: list[tuple[str, dict[str, Any], str | None]] = [
     ('reset', {'kind': 'reset'}, None),
     ('non_json', {'kind': 'non_json'}, 'not JSON'),
     ('missing_keys', {'kind': 'missing_keys'}, None),
-    ('truncated_zip', {'kind': 'truncated_zip'}, 'not a valid zip'),
+    ('truncated_zip', {'kind': 'truncated_zip'}, 'truncated, corrupt or not a zip'),
     ('zip_slip', {'kind': 'zip_slip'}, 'unsafe entry'),
     ('zip_bomb', {'kind': 'zip_bomb', 'uncompressed_mb': 20}, 'compression ratio'),
     ('many_entries', {'kind': 'many_entries', 'entries': 2000}, 'max_entries'),
