@@ -268,6 +268,10 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.faults = []
             self.send(HTTPStatus.OK, {'faults': 0})
+        elif path == '/_emulator/status' and method == 'GET':
+            with state.lock:
+                served = len(state.log)
+            self.send(HTTPStatus.OK, {'running': True, 'requests_logged': served})
         elif path == '/_emulator/log' and method == 'GET':
             with state.lock:
                 log = list(state.log)
