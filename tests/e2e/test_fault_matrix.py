@@ -20,7 +20,8 @@ import pytest
 from devtools import instances
 from devtools.paths import ROOT
 from devtools.runner import Session, errors_of
-from tests.e2e.conftest import SubprocessEmulator, assert_no_secrets
+from devtools.emulator.process import EmulatorProcess
+from tests.e2e.conftest import assert_no_secrets
 
 XDR = 'CortexXDRResponse'
 CYLANCE = 'CylanceOpticsPackages'
@@ -141,7 +142,7 @@ def cells():
 
 @pytest.fixture(scope='module')
 def emulator():
-    emu = SubprocessEmulator()
+    emu = EmulatorProcess.start('--action-steps', '1')
     yield emu
     emu.stop()
 
