@@ -14,7 +14,9 @@ import sys
 import time
 
 from devtools import instances
-from devtools.runner import Session, errors_of, get_context_path
+from devtools.emulator import Emulator
+from devtools.playbooks import run_playbook
+from devtools.runner import FILE_ENTRY, Session, errors_of, get_context_path
 
 OK_ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 OFFLINE_ENDPOINT = 'fail0000111122223333444455556666'
@@ -31,14 +33,14 @@ def as_list(value):
 
 
 def step(title):
-    print('\n== {}'.format(title), flush=True)
+    print(f'\n== {title}', flush=True)
 
 
 def run(session, command, args=None, expect_errors=False):
     entries = session.execute(command, args or {})
     errors = errors_of(entries)
     if errors and not expect_errors:
-        raise DemoFailed('{} failed: {}'.format(command, errors[0]))
+        raise DemoFailed(f'{command} failed: {errors[0]}')
     return entries, errors
 
 
@@ -54,7 +56,7 @@ def distribution(session):
                                                         'interval_in_seconds': '30'})
     entries, _ = run(session, 'xdr-response-get-distribution-url', {'distribution_id': distribution_id, 'package_type': 'x64',
                                                            'download': 'true'})
-    package = [e for e in entries if e.get('Type') == 3][0]
+    package = [e for e in entries if e.get('Type') == FILE_ENTRY][0]
     print('  package {} (agent {}) is {}'.format(distribution_id, version, get_context_path(
         session.context, 'PaloAltoNetworksXDR.Distribution.status')))
     print('  URL: {}'.format(get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.url')))
@@ -62,19 +64,15 @@ def distribution(session):
 
 
 def retrieve_files(session):
-    step('Retrieve {} from two endpoints (one is offline)'.format(SUSPICIOUS))
-    inputs = {'endpoint_ids': '{},{}'.format(OK_ENDPOINT, OFFLINE_ENDPOINT), 'windows_file_paths': SUSPICIOUS,
+    step(f'Retrieve {SUSPICIOUS} from two endpoints (one is offline)')
+    inputs = {'endpoint_ids': f'{OK_ENDPOINT},{OFFLINE_ENDPOINT}', 'windows_file_paths': SUSPICIOUS,
               'linux_file_paths': '/tmp/.x/miner.sh'}
-    try:
-        from devtools.playbooks import run_playbook
-        playbook_run = run_playbook(session, RETRIEVE_PLAYBOOK, inputs)
-        print('  playbook "{}" task path: {}'.format(RETRIEVE_PLAYBOOK, ' -> '.join(playbook_run.task_path)))
-    except ImportError:
-        run(session, 'xdr-response-file-retrieve', dict(inputs, polling='true'), expect_errors=True)
+    playbook_run = run_playbook(session, RETRIEVE_PLAYBOOK, inputs)
+    print('  playbook "{}" task path: {}'.format(RETRIEVE_PLAYBOOK, ' -> '.join(playbook_run.task_path)))
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles'))
     by_endpoint = {row['endpoint_id']: row for row in rows if isinstance(row, dict)}
     if OK_ENDPOINT not in by_endpoint or not by_endpoint[OK_ENDPOINT].get('files'):
-        raise DemoFailed('no files were retrieved from {}'.format(OK_ENDPOINT))
+        raise DemoFailed(f'no files were retrieved from {OK_ENDPOINT}')
     for endpoint_id, row in sorted(by_endpoint.items()):
         if row.get('files'):
             for f in row['files']:
@@ -89,23 +87,23 @@ def retrieve_files(session):
 
 def quarantine(session):
     step('Check the quarantine status of 150 files from the outbreak list')
-    hashes = [hashlib.sha256('outbreak-sample-{}'.format(i).encode()).hexdigest() for i in range(150)]
+    hashes = [hashlib.sha256(f'outbreak-sample-{i}'.encode()).hexdigest() for i in range(150)]
     run(session, 'xdr-response-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': SUSPICIOUS,
                                                'file_hash': ','.join(hashes)})
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.quarantineFiles.status'))
     quarantined = sum(1 for row in rows if row.get('status') is True)
-    print('  {} of {} files quarantined on {} (2 batched API calls)'.format(quarantined, len(rows), OK_ENDPOINT))
+    print(f'  {quarantined} of {len(rows)} files quarantined on {OK_ENDPOINT} (2 batched API calls)')
 
 
 def cylance(session):
     step('Cylance Optics packages: list, get one, download it')
     run(session, 'cylance-optics-list-packages', {'limit': '30', 'page_size': '10'})
     packages = as_list(get_context_path(session.context, 'CylanceOptics.Package'))
-    print('  {} packages listed'.format(len(packages)))
+    print(f'  {len(packages)} packages listed')
     chosen = next((p for p in packages if p.get('status') == 'success'), packages[0])
     run(session, 'cylance-optics-get-package', {'package_id': chosen['packageId']})
     entries, _ = run(session, 'cylance-optics-download-package', {'package_id': chosen['packageId']})
-    files = [e for e in entries if e.get('Type') == 3]
+    files = [e for e in entries if e.get('Type') == FILE_ENTRY]
     descriptor = chosen.get('packageDescriptor') or {}
     print('  {} {} ({}): downloaded {} ({} bytes)'.format(descriptor.get('name'), descriptor.get('version'),
                                                           chosen['packageId'], files[0]['File'],
@@ -113,13 +111,12 @@ def cylance(session):
 
 
 def main(out_dir='demo-output'):
-    from devtools.emulator import Emulator
     out_dir = os.path.abspath(out_dir)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir)
     started = time.time()
     emulator = Emulator().start()
-    print('Endpoint Response demo - embedded emulator at {}'.format(emulator.url))
+    print(f'Endpoint Response demo - embedded emulator at {emulator.url}')
     try:
         params = instances.emulator_params(emulator, 'advanced')
         have_cylance = instances.CYLANCE in params
@@ -136,12 +133,11 @@ def main(out_dir='demo-output'):
             shutil.copyfile(info['path'], os.path.join(files_dir, '{}_{}'.format(entry_id.split('@')[0],
                                                                                  os.path.basename(info['name']))))
         step('Summary')
-        print('  {} war-room entries, {} files saved in {}'.format(len(session.entries), len(session.files),
-                                                                  files_dir))
-        print('  done in {:.1f} s'.format(time.time() - started))
+        print(f'  {len(session.entries)} war-room entries, {len(session.files)} files saved in {files_dir}')
+        print(f'  done in {time.time() - started:.1f} s')
         return 0
     except DemoFailed as error:
-        print('\nDEMO FAILED: {}'.format(error), file=sys.stderr)
+        print(f'\nDEMO FAILED: {error}', file=sys.stderr)
         return 1
     finally:
         emulator.stop()

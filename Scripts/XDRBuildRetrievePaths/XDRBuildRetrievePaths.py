@@ -3,13 +3,15 @@ import demistomock as demisto  # noqa: F401
 from CommonServerPython import *  # noqa: F401
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any
+
+import requests
 
 OS_NAMES = {'windows': 'windows', 'win': 'windows', 'linux': 'linux', 'macos': 'macos', 'mac': 'macos',
             'darwin': 'macos', 'osx': 'macos'}
 
 
-def normalize_os(value: Any) -> Optional[str]:
+def normalize_os(value: Any) -> str | None:
     text = str(value or '').strip().lower()
     if not text:
         return None
@@ -19,7 +21,7 @@ def normalize_os(value: Any) -> Optional[str]:
     raise DemistoException('Unknown endpoint OS "{}": use windows, linux or macos.'.format(value))
 
 
-def path_os(path: str) -> List[str]:
+def path_os(path: str) -> list[str]:
     """The OSes a path can belong to, from its shape."""
     if re.match(r'^[A-Za-z]:[\\/]', path) or path.startswith('\\\\'):
         return ['windows']
@@ -28,12 +30,12 @@ def path_os(path: str) -> List[str]:
     raise DemistoException('Cannot tell the OS of "{}": give a full path (C:\\... or /...).'.format(path))
 
 
-def build_paths(file_paths: List[str], endpoint_os: List[str]) -> Dict[str, List[str]]:
+def build_paths(file_paths: list[str], endpoint_os: list[str]) -> dict[str, list[str]]:
     """Per-OS path lists. endpoint_os may be empty (infer), one value (all paths) or one value per path."""
     if endpoint_os and len(endpoint_os) not in (1, len(file_paths)):
         raise DemistoException('endpoint_os must have one value, or one value per file path ({} paths, {} OS values).'
                                .format(len(file_paths), len(endpoint_os)))
-    result: Dict[str, List[str]] = {'windows': [], 'linux': [], 'macos': []}
+    result: dict[str, list[str]] = {'windows': [], 'linux': [], 'macos': []}
     for index, path in enumerate(p.strip() for p in file_paths):
         if not path:
             continue
@@ -47,7 +49,30 @@ def build_paths(file_paths: List[str], endpoint_os: List[str]) -> Dict[str, List
     return result
 
 
-def main():
+# region error path (the same shape in every integration and script)
+
+def describe_failure(error: BaseException) -> str:
+    """What went wrong, in words: our own messages as they are, anything else by kind, never a type name."""
+    if isinstance(error, DemistoException):
+        return str(error.message if isinstance(error.message, str) else error)
+    if isinstance(error, requests.exceptions.Timeout):
+        return 'the server did not answer in time. Check the network and the timeout setting.'
+    if isinstance(error, requests.exceptions.RequestException):
+        return 'the connection to the server failed. Check the server URL, the proxy and the network.'
+    if isinstance(error, OSError):
+        return 'a file could not be written or read in the working directory (disk full or not writable?).'
+    if isinstance(error, MemoryError):
+        return 'the reply was too large to process.'
+    if isinstance(error, KeyError | TypeError | AttributeError | IndexError | ValueError | LookupError):
+        return 'an unexpected internal error occurred while processing the reply or the arguments.'
+    return 'an unexpected internal error occurred.'
+
+# endregion
+
+
+def main() -> None:
+    """Run the script; any failure is reported after the except block, in words."""
+    failure = ''
     try:
         args = demisto.args()
         result = build_paths(argToList(args.get('file_paths')), argToList(args.get('endpoint_os')))
@@ -61,8 +86,10 @@ def main():
         rows = [{'OS': os_name, 'Paths': ', '.join(paths)} for os_name, paths in result.items() if paths]
         return_results(CommandResults(outputs_prefix='XDRRetrievePaths', outputs=result,
                                       readable_output=tableToMarkdown('Paths to retrieve', rows, headers=['OS', 'Paths'])))
-    except Exception as error:
-        return_error('XDRBuildRetrievePaths failed: {}'.format(error))
+    except Exception as error:  # every failure becomes one plain error entry
+        failure = describe_failure(error)
+    if failure:
+        return_error('{} failed: {}'.format('XDRBuildRetrievePaths', failure))
 
 
 if __name__ in ('__main__', '__builtin__', 'builtins'):
