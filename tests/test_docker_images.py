@@ -31,7 +31,7 @@ def content_items():
         for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
             yml = os.path.join(base, name, name + '.yml')
             if os.path.isfile(yml):
-                yield os.path.join(base, name), name, '{}/{}'.format(kind, name)
+                yield os.path.join(base, name), name, f'{kind}/{name}'
 
 
 def docker_image(folder, name):
@@ -75,7 +75,7 @@ def image_modules(pins):
 def imported_top_modules(path):
     with open(path) as f:
         tree = ast.parse(f.read())
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name.split('.')[0] for alias in node.names)
@@ -88,22 +88,20 @@ def imported_top_modules(path):
 def test_image_is_pinned_and_provides_imports(folder, name):
     """Given a content item, Then its YAML names a pinned image with a pin file, and the image has its imports."""
     image = docker_image(folder, name)
-    assert PINNED_IMAGE.match(image or ''), '{} must name a pinned demisto/<image>:<version>, not {!r}'.format(
-        name, image)
+    assert PINNED_IMAGE.match(image or ''), f'{name} must name a pinned demisto/<image>:<version>, not {image!r}'
     pins = pin_files()
-    assert image in pins, '{} names {}, but no ci/image-*.txt names that tag (have: {})'.format(
-        name, image, sorted(pins))
+    assert image in pins, f'{name} names {image}, but no ci/image-*.txt names that tag (have: {sorted(pins)})'
     imports = imported_top_modules(os.path.join(folder, name + '.py'))
     missing = sorted(m for m in imports if m not in sys.stdlib_module_names and m not in PLATFORM_MODULES
                      and m not in image_modules(pins[image]))
-    assert not missing, '{} imports {} which {} does not provide'.format(name, missing, image)
+    assert not missing, f'{name} imports {missing} which {image} does not provide'
 
 
 def test_every_pin_file_is_for_an_image_in_use():
     """Given the pin files, Then each names a tag some YAML uses (no stale pins after a tag change)."""
     used = {docker_image(folder, name) for folder, name, _ in content_items()}
     stale = sorted(image for image in pin_files() if image not in used)
-    assert not stale, 'pin files for images no YAML names: {}'.format(stale)
+    assert not stale, f'pin files for images no YAML names: {stale}'
 
 
 @pytest.mark.parametrize('path', sorted(glob.glob(os.path.join(ROOT, 'ci', 'image-*.txt'))),
