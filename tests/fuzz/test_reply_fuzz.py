@@ -471,18 +471,22 @@ def visible_text(result):
     return '\n'.join(parts)
 
 
+def where_seen(result, needle):
+    in_entries = any(needle in (e if isinstance(e, str) else json.dumps(e, default=str)) for e in result.entries)
+    in_logs = any(needle in text for _, text in result.logs)
+    return ' and '.join(place for place, seen in (('entry', in_entries), ('log', in_logs)) if seen)
+
+
 def findings_of(result, target, expect_failed_download=False, expect_success=False):
     found = []
     text = visible_text(result)
     for word in FORBIDDEN:
         if word in text:
-            where = 'log' if any(word in t for _, t in result.logs) else 'entry'
-            found.append(f'{where} shows "{word}"')
+            found.append(f'{where_seen(result, word)} shows "{word}"')
             break
     for secret, label in dict(target.static_secrets, **result.secrets).items():
         if secret and len(secret) >= 8 and secret in text:
-            where = 'log' if any(secret in t for _, t in result.logs) else 'entry'
-            found.append(f'{label} leaked in {where}')
+            found.append(f'{label} leaked in {where_seen(result, secret)}')
     if result.escaped:
         found.append('exception escaped main(): ' + result.escaped.split(':')[0])
     if result.written_outside:
