@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import requests
@@ -47,6 +47,7 @@ MEBIBYTE = 1024 * 1024
 MAX_FILES_PER_RETRIEVAL = 20
 MAX_ENDPOINTS_PER_RETRIEVAL = 10
 QUARANTINE_BATCH_SIZE = 100
+MAX_PROBLEMS_SHOWN = 10  # input problems listed in one message
 QUARANTINE_TABLE_ROWS = 200  # the war room shows the first rows; the context has every row
 
 MIN_POLLING_INTERVAL = 10  # the server never schedules a polling round sooner
@@ -98,9 +99,21 @@ STATUS_MEANINGS = {
 
 # region shared helpers (identical copy in every integration)
 
+T = TypeVar('T')
+
 RETRYABLE_STATUSES = (429, 502, 503, 504)
 DEFAULT_MAX_RETRIES = 3
 MAX_WAIT_PER_COMMAND_SECONDS = 15.0  # commands must return quickly; longer waits become a scheduled retry
+MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+
+
+class HTTPStatusError(DemistoException):
+    """An API call answered with a failing HTTP status; retry_after is the wait the server asked for, if any."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class RateLimited(DemistoException):
@@ -159,10 +172,30 @@ class RetryGate:
         with self._lock:
             if self._waited + wait > self._budget:
                 seconds = max(1, int(round(wait)))
-                raise RateLimited(f'{self.vendor} is rate limiting or temporarily unavailable; try again in {seconds} s.', retry_after=wait)
+                raise RateLimited(f'{self.vendor} is rate limiting or temporarily unavailable; try again in {seconds} s.',
+                                  retry_after=wait)
             self._waited += wait
             self._not_before = max(self._not_before, self._clock() + wait)
         self._sleep(wait)
+
+
+def call_with_retries(call: Callable[[], T], what: str, gate: RetryGate) -> T:
+    """call(), again after 429/502/503/504 (Retry-After honoured through the shared gate), at most gate.max_retries
+    more times; the final error says how many attempts were made."""
+    attempt = 0
+    while True:
+        gate.wait_turn()
+        try:
+            return call()
+        except HTTPStatusError as error:
+            if error.status not in RETRYABLE_STATUSES:
+                raise
+            if attempt >= gate.max_retries:
+                raise HTTPStatusError(f'{error.message} Gave up after {attempt + 1} attempts.',
+                                      status=error.status) from None
+            demisto.debug(f'{what} answered {error.status}, retry {attempt + 1}')
+            gate.backoff(attempt, error.retry_after)
+            attempt += 1
 
 
 def run_bounded(func: Callable[[Any], Any], items: list[Any], max_workers: int) -> list[Any]:
@@ -172,6 +205,23 @@ def run_bounded(func: Callable[[Any], Any], items: list[Any], max_workers: int) 
     with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
         futures = [pool.submit(func, item) for item in items]
         return [future.result() for future in futures]
+
+
+def single_arg(args: dict[str, Any], name: str) -> str:
+    """One text value; a playbook may pass a one-item list or a number, more than one value is an error."""
+    value = args.get(name)
+    if isinstance(value, list):
+        values = [str(v).strip() for v in value if v is not None and str(v).strip()]
+        if len(values) > 1:
+            raise DemistoException(f'{name} takes one value, got {len(values)}.')
+        value = values[0] if values else ''
+    if isinstance(value, dict):
+        raise DemistoException(f'{name} takes one value, got an object.')
+    return str(value if value is not None else '').strip()
+
+
+BOOLEAN_WORDS = {'true': True, 'yes': True, 'y': True, 't': True, 'on': True, '1': True,
+                 'false': False, 'no': False, 'n': False, 'f': False, 'off': False, '0': False}
 
 
 def safe_file_name(name: Any, default: str = 'file') -> str:
@@ -207,29 +257,31 @@ def remove_quietly(path: str | None) -> None:
 
 def redact(text: str, secrets_to_hide: Iterable[str]) -> str:
     """text with every secret (and JWT- or bearer-shaped token) replaced by <redacted>."""
-    for value in sorted({s for s in secrets_to_hide if s and len(s) >= 6}, key=len, reverse=True):
+    for value in sorted({s for s in secrets_to_hide if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
         text = text.replace(value, '<redacted>')
     text = re.sub(r'eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*', '<redacted>', text)
     return re.sub(r'(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}', r'\1<redacted>', text)
+
+
+FAILURE_KINDS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    (requests.exceptions.Timeout, 'the server did not answer in time. Check the network and the timeout setting.'),
+    (requests.exceptions.RequestException,
+     'the connection to the server failed. Check the server URL, the proxy and the network.'),
+    (OSError, 'a file could not be written or read in the working directory (disk full or not writable?).'),
+    (MemoryError, 'the reply was too large to process.'),
+    ((LookupError, TypeError, AttributeError, ValueError),
+     'an unexpected internal error occurred while processing the reply or the arguments.'),
+)
 
 
 def describe_failure(error: BaseException) -> str:
     """What went wrong, in words: our own messages as they are, anything else by kind, never a type name."""
     if isinstance(error, DemistoException):
         return str(error.message if isinstance(error.message, str) else error)
-    if isinstance(error, requests.exceptions.Timeout):
-        return 'the server did not answer in time. Check the network and the timeout setting.'
-    if isinstance(error, requests.exceptions.RequestException):
-        return 'the connection to the server failed. Check the server URL, the proxy and the network.'
-    if isinstance(error, OSError):
-        return 'a file could not be written or read in the working directory (disk full or not writable?).'
-    if isinstance(error, MemoryError):
-        return 'the reply was too large to process.'
-    if isinstance(error, KeyError | TypeError | AttributeError | IndexError | ValueError | LookupError):
-        return 'an unexpected internal error occurred while processing the reply or the arguments.'
-    return 'an unexpected internal error occurred.'
+    return next((words for kinds, words in FAILURE_KINDS if isinstance(error, kinds)),
+                'an unexpected internal error occurred.')
 
-# endregion
+# endregion shared helpers
 
 # region plumbing: params, auth, errors, client
 
@@ -257,7 +309,7 @@ class InstanceParams:
 
     def secrets(self) -> list[str]:
         """Values that must never be shown: the key (and the key ID when it is long enough to be one)."""
-        return [self.api_key] + ([self.api_key_id] if len(self.api_key_id) >= 8 else [])
+        return [self.api_key] + ([self.api_key_id] if len(self.api_key_id) >= MIN_SECRET_LENGTH + 2 else [])
 
 
 def bounded_number(value: Any, name: str, default: int, low: int, high: int) -> int:
@@ -282,15 +334,6 @@ def make_advanced_auth(api_key: str, nonce: str | None = None,
     timestamp = str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000))
     digest = hashlib.sha256((api_key + nonce + timestamp).encode('utf-8')).hexdigest()
     return nonce, timestamp, digest
-
-
-class XDRError(DemistoException):
-    """An API call that failed, with the HTTP status."""
-
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 def describe_error_body(body: Any) -> str:
@@ -348,7 +391,7 @@ def transport_failure(endpoint: str, error: BaseException) -> DemistoException:
 
 def urlparse_path(url: str) -> str:
     """The path of a URL (or of a bare path)."""
-    return urlparse(url).path if '://' in url else url.split('?')[0]
+    return urlparse(url).path if '://' in url else url.split('?', maxsplit=1)[0]
 
 
 def content_disposition_name(header: str | None) -> str | None:
@@ -417,40 +460,38 @@ class Client(BaseClient):
             headers['Authorization'] = self.params.api_key
         return headers
 
-    @staticmethod
-    def _error_handler(endpoint: str) -> Callable[[requests.Response], None]:
+    def secrets(self) -> list[str]:
+        """Everything this client must never show: the key and every Advanced digest it sent."""
+        return self.params.secrets() + self.issued_secrets
+
+    def _error_handler(self, endpoint: str) -> Callable[[requests.Response], None]:
         def handle(res: requests.Response) -> None:
             try:
                 body = res.json()
             except ValueError:
                 body = None
-            raise XDRError(build_error_message(res.status_code, endpoint, body), status=res.status_code,
-                           retry_after=parse_retry_after(res.headers.get('Retry-After')))
+            # A reply may quote the request; the message can end up in a context row, so redact it here.
+            message = redact(build_error_message(res.status_code, endpoint, body), self.secrets())
+            raise HTTPStatusError(message, status=res.status_code,
+                                  retry_after=parse_retry_after(res.headers.get('Retry-After')))
         return handle
 
     def _send(self, endpoint: str, method: str = 'POST', auth: bool = True, **kwargs: Any) -> requests.Response:
         """One request with fresh auth; 429/502/503/504 retried through the shared gate (bounded waiting)."""
-        attempt = 0
-        while True:
-            self.gate.wait_turn()
+        def request() -> requests.Response:
             try:
                 return self._http_request(method, headers=self._auth_headers() if auth else {'Accept': '*/*'},
                                           resp_type='response', timeout=self.params.timeout,
                                           error_handler=self._error_handler(endpoint), **kwargs)
-            except XDRError as error:
-                if error.status not in RETRYABLE_STATUSES:
-                    raise
-                if attempt >= self.gate.max_retries:
-                    raise XDRError(f'{error.message} Gave up after {attempt + 1} attempts.',
-                                   status=error.status) from None
-                demisto.debug(f'{endpoint} answered {error.status}, retry {attempt + 1}')
-                self.gate.backoff(attempt, error.retry_after)
-                attempt += 1
+            except HTTPStatusError:
+                raise
             except (DemistoException, requests.exceptions.RequestException) as error:
                 if isinstance(error, DemistoException) and not isinstance(
                         error.exception, requests.exceptions.RequestException):
                     raise
                 raise transport_failure(endpoint, error) from None
+
+        return call_with_retries(request, endpoint, self.gate)
 
     def _post(self, endpoint: str, request_data: dict[str, Any]) -> Any:
         """The `reply` of a JSON API call, or a clear error naming the endpoint."""
@@ -458,7 +499,8 @@ class Client(BaseClient):
         try:
             body = res.json()
         except ValueError:
-            raise DemistoException(f'Cortex XDR API call {endpoint} returned a reply that is not JSON (status {res.status_code}).') from None
+            raise DemistoException(f'Cortex XDR API call {endpoint} returned a reply that is not JSON '
+                                   f'(status {res.status_code}).') from None
         except requests.exceptions.RequestException as error:
             raise transport_failure(endpoint, error) from None
         if not isinstance(body, dict) or 'reply' not in body:
@@ -473,7 +515,8 @@ class Client(BaseClient):
                 for chunk in res.iter_content(CHUNK_SIZE):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise DemistoException(f'{endpoint}: the file is larger than the {max_bytes // MEBIBYTE} MB limit (max_total_size_mb).'
+                        raise DemistoException(f'{endpoint}: the file is larger than the {max_bytes // MEBIBYTE} MB '
+                                               'limit (max_total_size_mb).'
                                                )
                     target.write(chunk)
             check_complete_body(endpoint, res, size)
@@ -563,23 +606,6 @@ def to_list(value: Any) -> list[str]:
             seen.add(text)
             result.append(text)
     return result
-
-
-def single_arg(args: dict[str, Any], name: str) -> str:
-    """One text value; a playbook may pass a one-item list or a number, more than one value is an error."""
-    value = args.get(name)
-    if isinstance(value, list):
-        values = [str(v).strip() for v in value if v is not None and str(v).strip()]
-        if len(values) > 1:
-            raise DemistoException(f'{name} takes one value, got {len(values)}.')
-        value = values[0] if values else ''
-    if isinstance(value, dict):
-        raise DemistoException(f'{name} takes one value, got an object.')
-    return str(value if value is not None else '').strip()
-
-
-BOOLEAN_WORDS = {'true': True, 'yes': True, 'y': True, 't': True, 'on': True, '1': True,
-                 'false': False, 'no': False, 'n': False, 'f': False, 'off': False, '0': False}
 
 
 def boolean_arg(args: dict[str, Any], name: str, default: bool = False) -> bool:
@@ -672,7 +698,8 @@ def rate_limited_round(args: dict[str, Any], polling: PollingArgs, limited: Rate
 
 def progress_line(what: str, unit: str, done: int, pending: int, failed: int, elapsed: int) -> str:
     """'Retrieve File: 3 of 5 endpoint(s) done, 1 pending, 1 failed (elapsed 1m 05s).'"""
-    return f'{what}: {done} of {done + pending + failed} {unit} done, {pending} pending, {failed} failed (elapsed {format_elapsed(elapsed)}).'
+    total = done + pending + failed
+    return f'{what}: {done} of {total} {unit} done, {pending} pending, {failed} failed (elapsed {format_elapsed(elapsed)}).'
 
 
 def format_elapsed(seconds: int) -> str:
@@ -691,41 +718,46 @@ def build_distribution_request(args: dict[str, Any]) -> dict[str, Any]:
     package_type = single_arg(args, 'package_type').lower()
     platform = single_arg(args, 'platform').lower()
     agent_version = single_arg(args, 'agent_version')
-    description = single_arg(args, 'description')
     if not name:
         raise DemistoException('name is required: give the installation package a name.')
     if package_type not in PACKAGE_TYPES:
         raise DemistoException('package_type must be "standalone" (a new agent) or "upgrade" (an upgrade from '
                                f'ESM), got "{package_type}".')
     if platform and platform not in PLATFORMS:
-        raise DemistoException('platform must be one of {}, got "{}".'.format(', '.join(PLATFORMS), platform))
+        raise DemistoException(f'platform must be one of {", ".join(PLATFORMS)}, got "{platform}".')
     request_data: dict[str, Any] = {'name': name, 'package_type': package_type}
     if package_type == 'standalone':
-        if not platform:
-            raise DemistoException('A standalone package needs platform: one of windows, linux, macos, android.')
-        if platform == 'android':
-            if agent_version:
-                raise DemistoException('Android packages take no agent_version: remove agent_version.')
-        elif not agent_version:
-            raise DemistoException(f'A standalone {platform} package needs agent_version; run '
-                                   'xdr-response-get-distribution-versions to list the available versions.'
-                                   )
-        request_data['platform'] = platform
+        request_data.update(standalone_fields(platform, agent_version))
     else:
-        if not agent_version:
-            raise DemistoException('An upgrade package needs agent_version; run '
-                                   'xdr-response-get-distribution-versions to list the available versions.')
-        if platform == 'android':
-            raise DemistoException('Upgrade packages exist for windows, linux and macos only, not android.')
-        if platform:
-            request_data['platform'] = platform
-            # The API reads the upgrade version from <platform>_version.
-            request_data[f'{platform}_version'] = agent_version
+        request_data.update(upgrade_fields(platform, agent_version))
     if agent_version:
         request_data['agent_version'] = agent_version
+    description = single_arg(args, 'description')
     if description:
         request_data['description'] = description
     return request_data
+
+
+def standalone_fields(platform: str, agent_version: str) -> dict[str, str]:
+    """A standalone package names its platform; every platform but Android needs an agent version."""
+    if not platform:
+        raise DemistoException('A standalone package needs platform: one of windows, linux, macos, android.')
+    if platform == 'android' and agent_version:
+        raise DemistoException('Android packages take no agent_version: remove agent_version.')
+    if platform != 'android' and not agent_version:
+        raise DemistoException(f'A standalone {platform} package needs agent_version; run '
+                               'xdr-response-get-distribution-versions to list the available versions.')
+    return {'platform': platform}
+
+
+def upgrade_fields(platform: str, agent_version: str) -> dict[str, str]:
+    """An upgrade package needs an agent version; with a platform, the API reads it from <platform>_version."""
+    if not agent_version:
+        raise DemistoException('An upgrade package needs agent_version; run '
+                               'xdr-response-get-distribution-versions to list the available versions.')
+    if platform == 'android':
+        raise DemistoException('Upgrade packages exist for windows, linux and macos only, not android.')
+    return {'platform': platform, f'{platform}_version': agent_version} if platform else {}
 
 
 def create_distribution_command(client: Client, args: dict[str, Any]) -> CommandResults:
@@ -830,7 +862,8 @@ def get_distribution_url_command(client: Client, args: dict[str, Any]) -> list[A
                          'distribution_url')
     url = str(reply['distribution_url'])
     output = {'id': distribution_id, 'url': url, 'package_type': package_type}
-    readable = f'Installation package {distribution_id}: {package_type} package ({DIST_URL_PACKAGE_PLATFORMS[package_type]}). [Download link]({url}) (pre-signed; it expires).'
+    readable = (f'Installation package {distribution_id}: {package_type} package '
+                f'({DIST_URL_PACKAGE_PLATFORMS[package_type]}). [Download link]({url}) (pre-signed; it expires).')
     results: list[Any] = [CommandResults(outputs_prefix=CONTEXT_PREFIX + '.Distribution', outputs_key_field='id',
                                          outputs=output, readable_output=readable, raw_response=reply)]
     if download:
@@ -891,7 +924,7 @@ def parse_action_status(reply: Any, action_id: Any) -> list[dict[str, Any]]:
     if not isinstance(data, dict):
         raise DemistoException(f'Cortex XDR API call actions/get_action_status returned no "data" for action {action_id}.'
                                )
-    reasons = reply.get('errorReasons') if isinstance(reply.get('errorReasons'), dict) else {}
+    reasons: dict[str, Any] = reply['errorReasons'] if isinstance(reply.get('errorReasons'), dict) else {}
     rows = []
     for endpoint_id, status in data.items():
         row: dict[str, Any] = {'action_id': action_id_value(action_id), 'endpoint_id': str(endpoint_id),
@@ -965,7 +998,8 @@ def inspect_zip(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfile.Zip
             raise DemistoException(f'the archive expands to more than max_total_size_mb={limits.max_total_bytes // MEBIBYTE} MB')
         if info.file_size >= RATIO_CHECK_MIN_BYTES and \
                 info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            raise DemistoException(f'entry "{info.filename}" has a compression ratio above max_compression_ratio={limits.max_ratio} '
+            raise DemistoException(f'entry "{info.filename}" has a compression ratio above '
+                                   f'max_compression_ratio={limits.max_ratio} '
                                    '(a zip bomb?)')
         files.append(info)
     return files
@@ -1135,7 +1169,7 @@ def endpoint_key(row: dict[str, Any]) -> str:
 def retrieval_results(results: list[EndpointResult], title: str = 'Retrieved files') -> list[Any]:
     """Context rows and a readable table, the file entries, and one error entry naming every failed endpoint."""
     rows = [result.row for result in results]
-    table = []
+    table: list[dict[str, Any]] = []
     for row in rows:
         base = {'Endpoint': row['endpoint_id'], 'Action': row['action_id'], 'Status': row['status']}
         if row.get('files'):
@@ -1367,7 +1401,8 @@ def build_quarantine_files(args: dict[str, Any]) -> list[dict[str, str]]:
             problems.append('file #{} hash "{}" is not a SHA256 (64 hex characters)'.format(
                 index + 1, row['file_hash'][:80]))
     if problems:
-        shown = problems[:10] + ([f'... and {len(problems) - 10} more'] if len(problems) > 10 else [])
+        shown = problems[:MAX_PROBLEMS_SHOWN] + ([f'... and {len(problems) - MAX_PROBLEMS_SHOWN} more']
+                                                 if len(problems) > MAX_PROBLEMS_SHOWN else [])
         raise DemistoException('Invalid quarantine query: ' + '; '.join(shown) + '.')
     for row in rows:
         row['file_hash'] = row['file_hash'].lower()
@@ -1425,7 +1460,8 @@ def quarantine_table(rows: list[dict[str, Any]]) -> str:
     lines.extend('|{}|{}|{}|{}|'.format(row['endpointId'], row['filePath'].replace('|', '\\|'), row['fileHash'],
                                         labels[row['status']]) for row in rows[:QUARANTINE_TABLE_ROWS])
     if len(rows) > QUARANTINE_TABLE_ROWS:
-        lines.append(f'\n{len(rows) - QUARANTINE_TABLE_ROWS} more file(s) are in the context (PaloAltoNetworksXDR.quarantineFiles.status).')
+        lines.append(f'\n{len(rows) - QUARANTINE_TABLE_ROWS} more file(s) are in the context '
+                     '(PaloAltoNetworksXDR.quarantineFiles.status).')
     return '\n'.join(lines)
 
 
@@ -1452,7 +1488,7 @@ def test_module(client: Client) -> str:
     """A real authenticated call: the key ID, key and key type must all be right."""
     try:
         client.get_distribution_versions()
-    except XDRError as error:
+    except HTTPStatusError as error:
         if error.status in (401, 402, 403):
             return error.message
         raise
@@ -1484,7 +1520,7 @@ def main() -> None:
         secrets_to_hide = params.secrets()
         client = Client(params)
         if command == 'test-module':
-            return_results(redact(test_module(client), secrets_to_hide + client.issued_secrets))
+            return_results(redact(test_module(client), client.secrets()))
         elif command in COMMANDS:
             return_results(COMMANDS[command](client, demisto.args()))
         else:
@@ -1492,9 +1528,8 @@ def main() -> None:
     except Exception as error:  # every failure becomes one plain, redacted error entry
         failure = describe_failure(error)
     if failure:
-        issued = client.issued_secrets if client else []
         return_error(redact(f'Failed to execute {command} command.\nError:\n{failure}',
-                            secrets_to_hide + issued))
+                            secrets_to_hide + (client.secrets() if client else [])))
 
 
 if __name__ in ('__main__', '__builtin__', 'builtins'):

@@ -148,7 +148,7 @@ def test_retry_gate_one_retry_after_slows_every_worker():
     When another worker asks for its turn
     Then it sleeps until that moment too, and the total waiting is bounded by the budget
     """
-    waits = []
+    waits: list[float] = []
     gate = xdr.RetryGate('Cortex XDR', sleep=waits.append, clock=lambda: 100.0, budget_seconds=15)
     gate.backoff(0, 5.0)
     gate.wait_turn()
@@ -188,7 +188,7 @@ def test_run_bounded_reraises_the_first_failure_in_input_order():
     """
     def work(item):
         if item in (2, 4):
-            raise DemistoException('item {} failed'.format(item))
+            raise DemistoException(f'item {item} failed')
         return item
 
     with pytest.raises(DemistoException, match='item 2 failed'):
@@ -215,7 +215,7 @@ def test_redact_secrets_jwts_and_bearer_tokens():
     Then none of them is left
     """
     jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXZhbHVl'
-    text = xdr.redact('key=abcdefgh! token {} Authorization: Bearer abc.def-123456'.format(jwt), ['abcdefgh'])
+    text = xdr.redact(f'key=abcdefgh! token {jwt} Authorization: Bearer abc.def-123456', ['abcdefgh'])
     assert text == 'key=<redacted>! token <redacted> Authorization: Bearer <redacted>'
 
 
@@ -615,7 +615,7 @@ def test_distribution_download_streams_file_without_credentials(client, requests
                                                         flag: 'true'})
     entry = results[1]
     assert entry['Type'] == 3
-    assert entry['File'] == 'd1_{}.{}'.format(package_type, extension)
+    assert entry['File'] == f'd1_{package_type}.{extension}'
     assert war_room_file(entry) == payload
     storage_request = requests_mock.request_history[-1]
     assert 'Authorization' not in storage_request.headers
@@ -813,9 +813,31 @@ def test_details_still_download_when_the_status_call_fails(client, requests_mock
     row = retrieved_rows(entries)[EP_OK]
     assert row['file_names'] == ['a.txt']
     assert row['status'] == 'UNKNOWN'
-    assert 'status {}'.format(status) in row['status_error']
+    assert f'status {status}' in row['status_error']
     assert error_entries(entries) == []
     assert 'The action status is unknown' in entries[0]['HumanReadable']
+
+
+@pytest.mark.parametrize('auth_type', ['Standard', 'Advanced'])
+def test_details_status_error_that_echoes_the_key_is_redacted_in_the_row(requests_mock, auth_type):
+    """
+    Given a status call refused with a body that quotes the key and the Authorization value sent
+    When the details are fetched (the files still download)
+    Then the row's status_error keeps the meaning but neither secret
+    """
+    client = make_client(auth_type=auth_type)
+    retrieval_mocks(requests_mock, {}, make_zip({'a.txt': b'x'}))
+
+    def echo(request, context):
+        context.status_code = 400
+        return {'err_code': 400, 'err_msg': 'bad request from key ' + API_KEY,
+                'err_extra': 'Authorization: ' + request.headers['Authorization']}
+    requests_mock.post(API + 'actions/get_action_status', json=echo)
+    entries = to_entries(xdr.retrieve_file_details_command(client, {'action_id': '1773'}))
+    text = json.dumps(entries)
+    sent = [r.headers['Authorization'] for r in requests_mock.request_history if 'get_action_status' in r.url]
+    assert 'status 400' in retrieved_rows(entries)[EP_OK]['status_error']
+    assert API_KEY not in text and all(value not in text for value in sent)
 
 
 def test_details_pending_endpoint_reads_as_pending_not_failure(client, requests_mock):
@@ -872,7 +894,7 @@ def corrupt_deflate_zip():
     (make_zip({'/etc/passwd': b'x'}), {}, 'unsafe entry: absolute path'),
     (make_zip({'C:/Windows/evil.dll': b'x'}), {}, 'unsafe entry: absolute path'),
     (make_zip({'bomb.bin': b'\0' * (8 * 1024 * 1024)}), {}, 'compression ratio above'),
-    (make_zip({'f{}.txt'.format(i): b'x' for i in range(30)}), {'max_entries': '20'}, 'more than max_entries=20'),
+    (make_zip({f'f{i}.txt': b'x' for i in range(30)}), {'max_entries': '20'}, 'more than max_entries=20'),
     (make_zip({'big.bin': os.urandom(2 * 1024 * 1024)}), {'max_total_size_mb': '1'}, 'larger than the 1 MB'),
     (make_zip({'a.bin': os.urandom(5000)})[:2500], {}, 'truncated, corrupt or not a zip'),
     (b'this is not a zip at all', {}, 'truncated, corrupt or not a zip'),
@@ -989,8 +1011,8 @@ def test_file_retrieve_splits_to_api_limits(client, requests_mock):
     counter = iter(range(1, 100))
     requests_mock.post(API + 'endpoints/file_retrieval',
                        json=lambda request, context: {'reply': {'action_id': next(counter), 'endpoints_count': 1}})
-    endpoints = ','.join('e{}'.format(i) for i in range(12))
-    paths = ','.join('C:\\f{}.txt'.format(i) for i in range(25))
+    endpoints = ','.join(f'e{i}' for i in range(12))
+    paths = ','.join(f'C:\\f{i}.txt' for i in range(25))
     result = xdr.file_retrieve_command(client, {'endpoint_ids': endpoints, 'windows_file_paths': paths,
                                                 'polling': 'false'})
     bodies = [r.json()['request_data'] for r in requests_mock.request_history]
@@ -1055,7 +1077,7 @@ def test_file_retrieve_polling_timeout_names_pending_endpoints(client, requests_
     entries = to_entries(xdr.file_retrieve_command(client, {'action_ids': '1773', 'polling': 'true',
                                                             'timeout_in_seconds': '60', 'polling_started': '1000'}))
     assert entries[-1]['Type'] == EntryType.ERROR
-    assert 'waiting for Retrieve File on endpoint(s) {}, {}'.format(EP_OK, EP_FAIL) in entries[-1]['HumanReadable']
+    assert f'waiting for Retrieve File on endpoint(s) {EP_OK}, {EP_FAIL}' in entries[-1]['HumanReadable']
     assert '!xdr-response-retrieve-file-details action_id=1773' in entries[-1]['HumanReadable']
 
 
@@ -1092,7 +1114,7 @@ def test_quarantine_parallel_lists(client, requests_mock):
     result = xdr.quarantine_status_command(client, {
         'endpoint_id': EP_OK,
         'file_path': 'C:\\Users\\bob\\Downloads\\test_x64.msi,C:\\Windows\\Temp\\dropper.exe',
-        'file_hash': '{},{}'.format(SHA_A, SHA_B.upper())})
+        'file_hash': f'{SHA_A},{SHA_B.upper()}'})
     sent = requests_mock.last_request.json()['request_data']['files']
     assert sent[1] == {'endpoint_id': EP_OK, 'file_path': 'C:\\Windows\\Temp\\dropper.exe', 'file_hash': SHA_B}
     assert [row['status'] for row in result.outputs] == [True, False]
@@ -1207,14 +1229,14 @@ def test_main_errors_are_entries_without_secrets_or_traceback(monkeypatch, reque
     Then one error entry with the meaning, reported outside the except block, without the key or any digest
     """
     caplog.set_level(logging.DEBUG)
-    requests_mock.post(API + 'quarantine/status', status_code=status, json=load('error_{}.json'.format(status)))
+    requests_mock.post(API + 'quarantine/status', status_code=status, json=load(f'error_{status}.json'))
     entries, exc_seen = run_main(monkeypatch, 'xdr-response-get-quarantine-status',
                                  {'endpoint_id': 'e1', 'file_path': '/a', 'file_hash': SHA_A})
     assert len(entries) == 1 and entries[0]['Type'] == 4
     assert exc_seen == [None]  # no active exception: the real return_error logs no traceback
     text = json.dumps(entries)
     assert 'Traceback' not in text
-    assert 'status {}'.format(status) in text
+    assert f'status {status}' in text
     for secret in (API_KEY, requests_mock.last_request.headers['Authorization']):
         assert secret not in text
         assert secret not in caplog.text

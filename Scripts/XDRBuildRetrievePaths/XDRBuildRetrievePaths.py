@@ -18,7 +18,7 @@ def normalize_os(value: Any) -> str | None:
     for key, name in OS_NAMES.items():
         if text == key or text.startswith(key):
             return name
-    raise DemistoException('Unknown endpoint OS "{}": use windows, linux or macos.'.format(value))
+    raise DemistoException(f'Unknown endpoint OS "{value}": use windows, linux or macos.')
 
 
 def path_os(path: str) -> list[str]:
@@ -27,14 +27,15 @@ def path_os(path: str) -> list[str]:
         return ['windows']
     if path.startswith('/'):
         return ['linux', 'macos']
-    raise DemistoException('Cannot tell the OS of "{}": give a full path (C:\\... or /...).'.format(path))
+    raise DemistoException(f'Cannot tell the OS of "{path}": give a full path (C:\\... or /...).')
 
 
 def build_paths(file_paths: list[str], endpoint_os: list[str]) -> dict[str, list[str]]:
     """Per-OS path lists. endpoint_os may be empty (infer), one value (all paths) or one value per path."""
     if endpoint_os and len(endpoint_os) not in (1, len(file_paths)):
-        raise DemistoException('endpoint_os must have one value, or one value per file path ({} paths, {} OS values).'
-                               .format(len(file_paths), len(endpoint_os)))
+        raise DemistoException(f'endpoint_os must have one value, or one value per file path ({len(file_paths)} paths, '
+                               f'{len(endpoint_os)} OS values).'
+                               )
     result: dict[str, list[str]] = {'windows': [], 'linux': [], 'macos': []}
     for index, path in enumerate(p.strip() for p in file_paths):
         if not path:
@@ -42,7 +43,7 @@ def build_paths(file_paths: list[str], endpoint_os: list[str]) -> dict[str, list
         candidates = path_os(path)
         wanted = normalize_os(endpoint_os[index if len(endpoint_os) > 1 else 0]) if endpoint_os else None
         if wanted and wanted not in candidates:
-            raise DemistoException('"{}" is not a {} path.'.format(path, wanted))
+            raise DemistoException(f'"{path}" is not a {wanted} path.')
         for os_name in ([wanted] if wanted else candidates):
             if path not in result[os_name]:
                 result[os_name].append(path)
@@ -51,21 +52,23 @@ def build_paths(file_paths: list[str], endpoint_os: list[str]) -> dict[str, list
 
 # region error path (the same shape in every integration and script)
 
+FAILURE_KINDS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    (requests.exceptions.Timeout, 'the server did not answer in time. Check the network and the timeout setting.'),
+    (requests.exceptions.RequestException,
+     'the connection to the server failed. Check the server URL, the proxy and the network.'),
+    (OSError, 'a file could not be written or read in the working directory (disk full or not writable?).'),
+    (MemoryError, 'the reply was too large to process.'),
+    ((LookupError, TypeError, AttributeError, ValueError),
+     'an unexpected internal error occurred while processing the reply or the arguments.'),
+)
+
+
 def describe_failure(error: BaseException) -> str:
     """What went wrong, in words: our own messages as they are, anything else by kind, never a type name."""
     if isinstance(error, DemistoException):
         return str(error.message if isinstance(error.message, str) else error)
-    if isinstance(error, requests.exceptions.Timeout):
-        return 'the server did not answer in time. Check the network and the timeout setting.'
-    if isinstance(error, requests.exceptions.RequestException):
-        return 'the connection to the server failed. Check the server URL, the proxy and the network.'
-    if isinstance(error, OSError):
-        return 'a file could not be written or read in the working directory (disk full or not writable?).'
-    if isinstance(error, MemoryError):
-        return 'the reply was too large to process.'
-    if isinstance(error, KeyError | TypeError | AttributeError | IndexError | ValueError | LookupError):
-        return 'an unexpected internal error occurred while processing the reply or the arguments.'
-    return 'an unexpected internal error occurred.'
+    return next((words for kinds, words in FAILURE_KINDS if isinstance(error, kinds)),
+                'an unexpected internal error occurred.')
 
 # endregion
 

@@ -19,7 +19,7 @@ def parse_rows(value: Any) -> list[dict[str, Any]]:
         try:
             value = json.loads(value)
         except ValueError:
-            raise DemistoException('retrieved_files must be the PaloAltoNetworksXDR.RetrievedFiles context (JSON).')
+            raise DemistoException('retrieved_files must be the PaloAltoNetworksXDR.RetrievedFiles context (JSON).') from None
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
@@ -49,21 +49,23 @@ def summarise(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, in
 
 # region error path (the same shape in every integration and script)
 
+FAILURE_KINDS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    (requests.exceptions.Timeout, 'the server did not answer in time. Check the network and the timeout setting.'),
+    (requests.exceptions.RequestException,
+     'the connection to the server failed. Check the server URL, the proxy and the network.'),
+    (OSError, 'a file could not be written or read in the working directory (disk full or not writable?).'),
+    (MemoryError, 'the reply was too large to process.'),
+    ((LookupError, TypeError, AttributeError, ValueError),
+     'an unexpected internal error occurred while processing the reply or the arguments.'),
+)
+
+
 def describe_failure(error: BaseException) -> str:
     """What went wrong, in words: our own messages as they are, anything else by kind, never a type name."""
     if isinstance(error, DemistoException):
         return str(error.message if isinstance(error.message, str) else error)
-    if isinstance(error, requests.exceptions.Timeout):
-        return 'the server did not answer in time. Check the network and the timeout setting.'
-    if isinstance(error, requests.exceptions.RequestException):
-        return 'the connection to the server failed. Check the server URL, the proxy and the network.'
-    if isinstance(error, OSError):
-        return 'a file could not be written or read in the working directory (disk full or not writable?).'
-    if isinstance(error, MemoryError):
-        return 'the reply was too large to process.'
-    if isinstance(error, KeyError | TypeError | AttributeError | IndexError | ValueError | LookupError):
-        return 'an unexpected internal error occurred while processing the reply or the arguments.'
-    return 'an unexpected internal error occurred.'
+    return next((words for kinds, words in FAILURE_KINDS if isinstance(error, kinds)),
+                'an unexpected internal error occurred.')
 
 # endregion
 
@@ -74,8 +76,8 @@ def main() -> None:
     try:
         rows = parse_rows(demisto.args().get('retrieved_files'))
         table, succeeded, failed = summarise(rows)
-        markdown = tableToMarkdown('Retrieve File summary: {} endpoint(s) with files, {} without'.format(
-            succeeded, failed), table, headers=['Endpoint', 'File', 'Size', 'SHA256', 'Status'])
+        markdown = tableToMarkdown(f'Retrieve File summary: {succeeded} endpoint(s) with files, {failed} without', table,
+                                   headers=['Endpoint', 'File', 'Size', 'SHA256', 'Status'])
         return_results(CommandResults(outputs_prefix='XDRRetrievalSummary',
                                       outputs={'Markdown': markdown, 'Succeeded': succeeded, 'Failed': failed},
                                       readable_output=markdown))
