@@ -1,13 +1,21 @@
 """Cylance Optics - Packages end to end over real HTTP against the emulator (real JWT exchange and scopes)."""
+import hashlib
+import io
 import logging
+import zipfile
 
 import pytest
+import requests
 
 from devtools.emulator import content, credentials
 from devtools.runner import errors_of, get_context_path
 from tests.e2e.conftest import assert_no_secrets
 
 BRAND = 'Cylance Optics - Packages'
+OK_DEVICE = 'A1B2C3D4E5F60718293A4B5C6D7E8F90'
+FAILING_DEVICE = 'DEAD0000111122223333444455556666'
+READY_PACKAGE = content.package_id(0)  # status success in the emulator
+SCRIPT = b'import sys\nprint("autoruns", sys.argv[1:])\n'
 
 
 def as_list(value):
@@ -18,6 +26,27 @@ def as_list(value):
 def debug_logs(caplog):
     caplog.set_level(logging.DEBUG)
 
+
+def add_war_room_file(session, tmp_path, name, data, entry_id='900@1'):
+    path = tmp_path / name
+    path.write_bytes(data)
+    session.files[entry_id] = {'name': name, 'path': str(path)}
+    return entry_id
+
+
+def python_zip():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w') as archive:
+        archive.writestr('main.py', SCRIPT)
+        archive.writestr('lib/helpers.py', b'VALUE = 1\n')
+    return buffer.getvalue()
+
+
+def readable_texts(entries):
+    return [str(e.get('HumanReadable') or e.get('Contents')) for e in entries]
+
+
+# ---------------------------------------------------------------- packages: read
 
 def test_test_module(make_session, caplog):
     session = make_session(only=['CylanceOpticsPackages'])
@@ -30,8 +59,7 @@ def test_list_get_download(make_session, emulator, caplog):
     assert not errors_of(session.execute('cylance-optics-list-packages', {'page_size': '10', 'limit': '25'}))
     packages = as_list(get_context_path(session.context, 'CylanceOptics.Package'))
     assert len(packages) == 25 and len({p['packageId'] for p in packages}) == 25
-    list_calls = [r for r in emulator.request_log() if r['path'] == '/packages/v2']
-    assert len(list_calls) == 3  # 10 + 10 + 5
+    assert len([r for r in emulator.request_log() if r['path'] == '/packages/v2']) == 3  # 10 + 10 + 5
 
     package_id = packages[4]['packageId']
     entries = session.execute('cylance-optics-get-package', {'package_id': package_id})
@@ -42,11 +70,11 @@ def test_list_get_download(make_session, emulator, caplog):
     assert not errors_of(entries)
     files = [e for e in entries if e['Type'] == 3]
     with open(session.file_path(files[0]['ID']), 'rb') as f:
-        assert f.read() == content.package_file_bytes(package_id)
+        data = f.read()
+    assert data == content.package_file_bytes(package_id) and zipfile.is_zipfile(io.BytesIO(data))
     storage = [r for r in emulator.request_log() if r['path'].startswith('/_storage/packages/')]
     assert storage and not any(r['had_authorization'] for r in storage)
-    # one token per scope, reused across commands
-    assert len([r for r in emulator.request_log() if r['path'] == '/auth/v2/token']) == 2
+    assert len([r for r in emulator.request_log() if r['path'] == '/auth/v2/token']) == 2  # one per scope
     assert_no_secrets(session, caplog)
 
 
@@ -57,6 +85,9 @@ def test_missing_scope_is_named(make_session, caplog):
                                     credentials={'identifier': app['app_id'], 'password': app['app_secret']})
     errors = errors_of(session.execute('cylance-optics-list-packages'))
     assert 'opticspkgconfig:list' in errors[0] and 'status 403' in errors[0]
+    errors = errors_of(session.execute('cylance-optics-run-package', {'package': READY_PACKAGE,
+                                                                      'device_ids': OK_DEVICE}))
+    assert 'lacks the opticspkgdeploy:create scope' in errors[0]
     assert app['app_secret'] not in caplog.text
 
 
@@ -69,4 +100,116 @@ def test_wrong_secret_and_unknown_package(make_session):
         'identifier': credentials.CYLANCE_APP['app_id'], 'password': 'not-the-secret-but-long-enough-0123456789'})
     session.integration_contexts.clear()
     entries = session.execute('test-module', using='CylanceOpticsPackages')
-    assert 'status 401' in entries[0]['Contents']
+    assert entries[0]['Type'] == 4 and 'status 401' in entries[0]['Contents']
+
+
+# ---------------------------------------------------------------- packages: create
+
+def test_create_package_uploads_and_polls_until_success(make_session, emulator, tmp_path, caplog):
+    session = make_session(only=['CylanceOpticsPackages'])
+    data = python_zip()
+    entry_id = add_war_room_file(session, tmp_path, 'autoruns.zip', data)
+    entries = session.execute('cylance-optics-create-package', {
+        'entry_id': entry_id, 'name': 'Autoruns-XSOAR', 'version': '3', 'entry_point': 'main.py',
+        'examples': '[{"description": "All", "invocationString": "--all"}]', 'interval_in_seconds': '10'})
+    assert not errors_of(entries)
+    package = as_list(get_context_path(session.context, 'CylanceOptics.Package'))[-1]
+    assert package['status'] == 'success' and package['size'] == len(data)
+    assert package['checksum'] == hashlib.sha256(data).hexdigest()
+    uploads = [r for r in emulator.request_log() if r['path'].startswith('/_storage/uploads/')]
+    assert len(uploads) == 1 and uploads[0]['method'] == 'PUT' and not uploads[0]['had_authorization']
+    # the uploaded package is the one the API now serves
+    entries = session.execute('cylance-optics-download-package', {'package_id': package['packageId']})
+    with open(session.file_path([e for e in entries if e['Type'] == 3][0]['ID']), 'rb') as f:
+        assert f.read() == data
+    assert_no_secrets(session, caplog)
+
+
+def test_checksum_mismatch_fails_the_package(make_session, emulator):
+    """A package whose upload does not match its checksum ends failed; get-package with polling says so."""
+    session = make_session(only=['CylanceOpticsPackages'])
+    token = requests.post(emulator.url + '/auth/v2/token', json={'auth_token': session_jwt('opticspkgconfig:create')},
+                          timeout=10).json()['access_token']
+    created = requests.post(emulator.url + '/packages/v2', headers={'Authorization': 'Bearer ' + token}, json={
+        'checksum': hashlib.sha256(b'what was promised').hexdigest(),
+        'packageDescriptor': {'name': 'Tampered', 'description': '', 'examples': [], 'version': 1,
+                              'packageInfo': {'fileType': 'python', 'fileName': 'x.py', 'entryPoint': ''}}},
+                            timeout=10).json()
+    assert requests.put(created['uploadTo'], data=b'something else', timeout=10).status_code == 200
+    errors = errors_of(session.execute('cylance-optics-get-package', {'package_id': created['packageId'],
+                                                                      'polling': 'true', 'interval_in_seconds': '10'}))
+    assert 'its upload status is failed' in errors[0]
+
+
+def session_jwt(scope):
+    import time
+    import uuid
+    import jwt
+    app = credentials.CYLANCE_APP
+    now = int(time.time())
+    token = jwt.encode({'iss': 'http://cylance.com', 'sub': app['app_id'], 'tid': app['tenant_id'], 'iat': now,
+                        'exp': now + 600, 'jti': str(uuid.uuid4()), 'scp': scope}, app['app_secret'], algorithm='HS256')
+    return token.decode() if isinstance(token, bytes) else token
+
+
+# ---------------------------------------------------------------- executions
+
+def test_run_package_on_two_devices_one_fails(make_session, emulator, caplog):
+    session = make_session(only=['CylanceOpticsPackages'])
+    entries = session.execute('cylance-optics-run-package', {
+        'package': 'Collect-Autoruns', 'package_version': '1.0.0', 'device_ids': [OK_DEVICE, FAILING_DEVICE.lower()],
+        'arguments': '-browser ALL', 'execution_per_device': 'true', 'interval_in_seconds': '10'})
+    assert not errors_of(entries)
+    progress = [t for t in readable_texts(entries) if 'acked' in t]
+    assert progress and all('of 1 devices, elapsed' in line for t in progress for line in t.split('\n'))
+    executions = as_list(get_context_path(session.context, 'CylanceOptics.Execution'))
+    assert len(executions) == 2 and all(e['progress']['finished'] for e in executions)
+    failed = [e for e in executions if e['progress']['notSucceeded']]
+    assert [e['target']['devices'] for e in failed] == [[FAILING_DEVICE]]
+    assert failed[0]['progress']['notSucceededDevices'] == [FAILING_DEVICE]
+    assert 'did not succeed: {}'.format(FAILING_DEVICE) in readable_texts(entries)[-1]
+    created = [r for r in emulator.request_log() if r['path'] == '/packages/v2/executions' and r['method'] == 'POST']
+    assert len(created) == 2
+    assert_no_secrets(session, caplog)
+
+
+def test_run_package_on_a_zone_reports_counts(make_session):
+    session = make_session(only=['CylanceOpticsPackages'])
+    entries = session.execute('cylance-optics-run-package', {'package': READY_PACKAGE,
+                                                            'zone_ids': 'dead0000-1111-2222-3333-444455556666',
+                                                            'interval_in_seconds': '10'})
+    assert not errors_of(entries)
+    execution = as_list(get_context_path(session.context, 'CylanceOptics.Execution'))[0]
+    assert execution['target'] == {'zones': ['DEAD0000111122223333444455556666']}
+    assert execution['deviceStatuses'] == {'acked': 3, 'failed': 1, 'succeeded': 2}
+    assert 'the API reports counts only' in readable_texts(entries)[-1]
+
+
+def test_list_get_and_delete_executions(make_session):
+    session = make_session(only=['CylanceOpticsPackages'])
+    session.execute('cylance-optics-run-package', {'package': READY_PACKAGE, 'device_ids': OK_DEVICE,
+                                                   'polling': 'false'})
+    execution_id = get_context_path(session.context, 'CylanceOptics.Execution.id')
+    listed = session.execute('cylance-optics-list-executions', {'page_size': '5'})
+    assert not errors_of(listed) and execution_id in listed[0]['HumanReadable']
+    assert not errors_of(session.execute('cylance-optics-delete-execution', {'execution_id': execution_id}))
+    assert get_context_path(session.context, 'CylanceOptics.Execution.deleted') is True
+    errors = errors_of(session.execute('cylance-optics-get-execution', {'execution_id': execution_id}))
+    assert 'was not found' in errors[0]
+
+
+def test_ids_checked_before_any_request(make_session, emulator):
+    session = make_session(only=['CylanceOpticsPackages'])
+    errors = errors_of(session.execute('cylance-optics-run-package', {'package': READY_PACKAGE,
+                                                                      'device_ids': OK_DEVICE, 'zone_ids': OK_DEVICE}))
+    assert 'not both' in errors[0] and emulator.request_log() == []
+
+
+def test_busy_execution_endpoint_is_retried(make_session, emulator):
+    session = make_session(only=['CylanceOpticsPackages'])
+    emulator.add_fault('/packages/v2/executions', 'status', count=1, status=503, retry_after=0)
+    entries = session.execute('cylance-optics-run-package', {'package': READY_PACKAGE, 'device_ids': OK_DEVICE,
+                                                            'polling': 'false'})
+    assert not errors_of(entries)
+    posts = [r for r in emulator.request_log() if r['path'] == '/packages/v2/executions']
+    assert len(posts) == 2
