@@ -819,12 +819,14 @@ def execution_progress(execution: dict[str, Any], timeout: int | None = None,
     offline = max(0, len(devices) - device_count) if devices and device_count is not None else 0
     pending = max(0, (device_count or 0) - succeeded - failed)
     not_succeeded = failed + offline + (pending if (finished or timed_out) else 0)
+    ended = finished or timed_out
     progress: dict[str, Any] = {'finished': finished, 'timedOut': timed_out, 'elapsedSeconds': elapsed,
                                 'acked': acked, 'succeeded': succeeded, 'failed': failed, 'deviceCount': device_count,
-                                'notSucceeded': not_succeeded if (finished or timed_out) else None}
-    if devices and succeeded == 0 and (finished or timed_out):
+                                'notSucceeded': not_succeeded if ended else None,
+                                'allSucceeded': not_succeeded == 0 if ended else None}
+    if devices and succeeded == 0 and ended:
         progress['notSucceededDevices'] = devices
-    elif devices and (finished or timed_out) and not_succeeded == 0:
+    elif devices and ended and not_succeeded == 0:
         progress['notSucceededDevices'] = []
     return progress
 

@@ -1392,7 +1392,9 @@ def test_execution_progress_offline_devices():
                                                    target={'devices': ['A' * 32, 'B' * 32, 'C' * 32]}))
     assert progress['finished'] is True and progress['notSucceeded'] == 2
     everyone = cyl.execution_progress(execution_at({'acked': 2, 'failed': 0, 'succeeded': 2}))
-    assert everyone['notSucceeded'] == 0 and everyone['notSucceededDevices'] == []
+    assert everyone['notSucceeded'] == 0 and everyone['notSucceededDevices'] == [] and everyone['allSucceeded'] is True
+    assert progress['allSucceeded'] is False
+    assert cyl.execution_progress(execution_at({'acked': 1, 'failed': 0, 'succeeded': 0}))['allSucceeded'] is None
 
 
 @pytest.mark.parametrize('args, problem', [({}, 'execution_id is required'), ({'execution_id': 'x'}, 'UUID')])
