@@ -178,6 +178,10 @@ def remove_quietly(path: str | None) -> None:
 # region plumbing: arguments, messages, redaction, parameters
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def number_arg(args: dict[str, Any], name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
     """A whole number argument (text, number or one-item list) within [minimum, maximum]."""
     text = single_arg(args, name)
@@ -344,7 +348,7 @@ def redact(text: str, secrets_to_hide: Iterable[Any]) -> str:
 
 def secrets_in_params(raw: dict[str, Any]) -> list[str]:
     """The application secret and the tenant ID as configured, even when the parameters do not parse."""
-    credentials = raw.get('credentials') if isinstance(raw.get('credentials'), dict) else {}
+    credentials = as_dict(raw.get('credentials'))
     tenant = raw.get('tenant_id')
     return [str(credentials.get('password') or ''),
             str((tenant.get('password') if isinstance(tenant, dict) else tenant) or '')]
@@ -353,8 +357,8 @@ def secrets_in_params(raw: dict[str, Any]) -> list[str]:
 def cached_tokens() -> list[str]:
     """The access tokens in the integration context (best effort: for redaction only)."""
     try:
-        tokens = (get_integration_context() or {}).get('tokens') or {}
-        return [entry.get('token') for entry in tokens.values() if isinstance(entry, dict) and entry.get('token')]
+        tokens = as_dict(as_dict(get_integration_context()).get('tokens'))
+        return [str(entry['token']) for entry in tokens.values() if isinstance(entry, dict) and entry.get('token')]
     except Exception:  # redaction must never fail the error path
         return []
 
@@ -421,7 +425,7 @@ class Params:
         url = str(raw.get('url') or DEFAULT_URL).strip().rstrip('/')
         if not is_http_url(url):
             raise DemistoException('Server URL must start with https:// (for example {}).'.format(DEFAULT_URL))
-        credentials = raw.get('credentials') if isinstance(raw.get('credentials'), dict) else {}
+        credentials = as_dict(raw.get('credentials'))
         tenant = raw.get('tenant_id')
         app_id = str(credentials.get('identifier') or '').strip()
         app_secret = str(credentials.get('password') or '').strip()
@@ -455,8 +459,8 @@ class Client(BaseClient):
         now = int(time.time())
         claims = {'exp': now + JWT_LIFETIME_SECONDS, 'iat': now, 'iss': JWT_ISSUER, 'sub': self._params.app_id,
                   'tid': self._params.tenant_id, 'jti': str(uuid.uuid4()), 'scp': scope}
-        token = jwt.encode(claims, self._params.app_secret, algorithm='HS256')
-        return token.decode('utf-8') if isinstance(token, bytes) else token  # PyJWT 1.x returns bytes
+        token: Any = jwt.encode(claims, self._params.app_secret, algorithm='HS256')
+        return token.decode('utf-8') if isinstance(token, bytes) else str(token)  # PyJWT 1.x returns bytes
 
     def request_token(self, scope: str) -> str:
         auth_token = self.make_auth_jwt(scope)
@@ -477,10 +481,10 @@ class Client(BaseClient):
 
     def get_token(self, scope: str, refresh: bool = False) -> str:
         """The cached access token for scope, or a new one when there is none, it expires soon, or refresh is set."""
-        context = get_integration_context() or {}
-        tokens = context.get('tokens') if isinstance(context.get('tokens'), dict) else {}
-        cached = tokens.get(scope) if isinstance(tokens.get(scope), dict) else {}
-        expires = cached.get('expires') if isinstance(cached.get('expires'), (int, float)) else 0
+        context = as_dict(get_integration_context())
+        tokens = as_dict(context.get('tokens'))
+        cached = as_dict(tokens.get(scope))
+        expires = cached['expires'] if isinstance(cached.get('expires'), (int, float)) else 0
         if not refresh and isinstance(cached.get('token'), str) and cached['token'] and \
                 expires - TOKEN_REFRESH_MARGIN_SECONDS > time.time():
             self.known_tokens.append(cached['token'])
@@ -692,8 +696,9 @@ def require_page(body: Any, endpoint: str) -> dict[str, Any]:
     return body
 
 
-def as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+def count_of(value: Any) -> int:
+    """A device count from the API (0 when absent or not a whole number)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def package_size(value: Any) -> int | None:
@@ -809,8 +814,7 @@ def execution_progress(execution: dict[str, Any], timeout: int | None = None,
     succeeded), which is always the case for an execution on one device."""
     statuses = as_dict(execution.get('deviceStatuses'))
     device_count = execution.get('deviceCount') if isinstance(execution.get('deviceCount'), int) else None
-    acked, succeeded, failed = (statuses.get(k) if isinstance(statuses.get(k), int) else 0
-                                for k in ('acked', 'succeeded', 'failed'))
+    acked, succeeded, failed = (count_of(statuses.get(k)) for k in ('acked', 'succeeded', 'failed'))
     created = parse_utc(execution.get('createdAt'))
     elapsed = max(0, int((time.time() if now is None else now) - created)) if created is not None else None
     finished = device_count is not None and succeeded + failed >= device_count
@@ -927,10 +931,10 @@ def package_result(package: dict[str, Any]) -> CommandResults:
                                             'Playbook Count': package.get('playbookCount')},
                                 headers=['Description', 'File Name', 'Entry Point', 'File Type', 'Uploaded By',
                                          'Playbook Count'])
-    examples = descriptor.get('examples') if isinstance(descriptor.get('examples'), list) else []
+    examples = [e for e in descriptor.get('examples') or [] if isinstance(e, dict)] \
+        if isinstance(descriptor.get('examples'), list) else []
     readable += tableToMarkdown('Examples', [{'Description': e.get('description'),
-                                              'Invocation': e.get('invocationString')}
-                                             for e in examples if isinstance(e, dict)],
+                                              'Invocation': e.get('invocationString')} for e in examples],
                                 headers=['Description', 'Invocation'])
     return CommandResults(outputs_prefix=PACKAGE_PREFIX, outputs_key_field='packageId', outputs=package,
                           readable_output=readable, raw_response=package)
@@ -966,7 +970,7 @@ def download_package_command(client: Client, args: dict[str, Any]) -> list[Any]:
     package_id = validate_package_id(args.get('package_id'))
     package = require_package(client.get_package(package_id), 'packages/v2/{id}')
     url = package.get('downloadUrl')
-    if not is_http_url(url):
+    if not isinstance(url, str) or not is_http_url(url):
         raise DemistoException('Package {} has no download URL (status {}).'.format(package_id, package.get('status')))
     descriptor = as_dict(package.get('packageDescriptor'))
     name = safe_file_name(as_dict(descriptor.get('packageInfo')).get('fileName'), '{}.zip'.format(package_id))
