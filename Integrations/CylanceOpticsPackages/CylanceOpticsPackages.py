@@ -305,7 +305,7 @@ def storage_error_message(action: str, status: int, host: str) -> str:
 def transport_failure(endpoint: str, exc: BaseException) -> DemistoException:
     """A plain message for a request that got no HTTP answer (never the request's URL, headers or a type name)."""
     if isinstance(exc, requests.exceptions.SSLError):
-        reason = 'SSL certificate verification failed - check the server URL, or select "Trust any certificate"'
+        reason = 'SSL Certificate Verification Failed - check the server URL, or select "Trust any certificate"'
     elif isinstance(exc, requests.exceptions.ProxyError):
         reason = 'the proxy failed; check the "Use system proxy settings" setting'
     elif isinstance(exc, requests.exceptions.ConnectTimeout):

@@ -205,7 +205,8 @@ def test_number_arg(value, expected):
     assert cyl.number_arg({'n': value}, 'n', 7) == expected
 
 
-@pytest.mark.parametrize('value, problem', [('x', 'whole number'), ('2.5', 'whole number'), ('0', 'n must be between 1 and 10'),
+@pytest.mark.parametrize('value, problem', [('x', 'whole number'), ('2.5', 'whole number'),
+                                            ('0', 'n must be between 1 and 10'),
                                             ('11', 'between 1 and 10')])
 def test_number_arg_errors(value, problem):
     """Given a value that is not a whole number in range
@@ -1232,7 +1233,8 @@ def test_run_package_one_execution_per_device_then_polls(client, requests_mock):
     command, args, next_run = schedule_of(result)
     ids = [e['id'] for e in context_of(result, 'CylanceOptics.Execution')]
     assert command == 'cylance-optics-get-execution' and next_run == 20
-    assert args['execution_id'] == ','.join(ids) and args['timeout_in_seconds'] == '300' and CommonServerPython.argToBoolean(args['polling'])
+    assert args['execution_id'] == ','.join(ids) and args['timeout_in_seconds'] == '300'
+    assert CommonServerPython.argToBoolean(args['polling'])
 
 
 def test_run_package_on_zones_with_destination(client, requests_mock):
