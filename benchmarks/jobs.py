@@ -1,9 +1,20 @@
 """One benchmark job per child process: python -m benchmarks.jobs <job> '<json payload>' -> one JSON line."""
 import hashlib
+import io
 import json
 import os
+import statistics
 import sys
+import tempfile
 import time
+import zipfile
+
+import jwt
+import requests
+import requests_mock
+
+from devtools.emulator import credentials
+from devtools.runner import FILE_ENTRY, Session, errors_of
 
 MB = 1024 * 1024
 
@@ -33,14 +44,12 @@ def reset_peak():
 
 
 def xdr_params(url):
-    from devtools.emulator import credentials
     key = credentials.XDR_STANDARD
     return {'url': url, 'credentials': {'identifier': key['key_id'], 'password': key['key']},
             'auth_type': 'Standard', 'timeout': '300'}
 
 
 def auth_headers():
-    from devtools.emulator import credentials
     key = credentials.XDR_STANDARD
     return {'x-xdr-auth-id': key['key_id'], 'Authorization': key['key'], 'Content-Type': 'application/json'}
 
@@ -51,7 +60,6 @@ PATH = 'C:\\evidence\\memory.dmp'
 
 def start_retrieval(url):
     """Start a Retrieve File action and wait until it completed; returns (action id, download url)."""
-    import requests
     session = requests.Session()
     api = url + '/public_api/v1/'
     reply = session.post(api + 'endpoints/file_retrieval', headers=auth_headers(), json={'request_data': {
@@ -61,7 +69,7 @@ def start_retrieval(url):
     for _ in range(20):
         data = session.post(api + 'actions/get_action_status', headers=auth_headers(),
                             json={'request_data': {'group_action_id': action_id}}).json()['reply']['data']
-        if data[ENDPOINT] not in ('PENDING', 'IN_PROGRESS'):
+        if data[ENDPOINT] not in {'PENDING', 'IN_PROGRESS'}:
             break
     links = session.post(api + 'actions/file_retrieval_details', headers=auth_headers(),
                          json={'request_data': {'group_action_id': action_id}}).json()['reply']['data']
@@ -69,7 +77,6 @@ def start_retrieval(url):
 
 
 def bare_download(payload):
-    import requests
     _, link = start_retrieval(payload['url'])
     session = requests.Session()
     reset_peak()
@@ -87,7 +94,6 @@ def bare_download(payload):
 
 
 def ours_download(payload):
-    from devtools.runner import Session, errors_of
     action_id, _ = start_retrieval(payload['url'])
     session = Session(instances={'CortexXDRResponse': xdr_params(payload['url'])}, workdir=payload['workdir'],
                       file_context=False)  # File.* hashing is the server's work, not the integration's
@@ -101,7 +107,7 @@ def ours_download(payload):
     errors = errors_of(entries)
     if errors:
         raise SystemExit('\n'.join(errors))
-    files = [e for e in entries if e.get('Type') == 3]
+    files = [e for e in entries if e.get('Type') == FILE_ENTRY]
     size = sum(e['FileContext']['Size'] for e in files)
     return {'seconds': seconds, 'bytes': size, 'rss_growth': rss_peak() - before}
 
@@ -111,12 +117,11 @@ def hashes(count):
 
 
 def bare_quarantine(payload):
-    import requests
     session = requests.Session()
     files = [{'endpoint_id': ENDPOINT, 'file_path': 'C:\\x.exe', 'file_hash': h} for h in hashes(payload['files'])]
     batch = 100
     started = time.perf_counter()
-    statuses = []
+    statuses: list[bool] = []
     for start in range(0, len(files), batch):
         reply = session.post(payload['url'] + '/public_api/v1/quarantine/status', headers=auth_headers(),
                              json={'request_data': {'files': files[start:start + batch]}}, timeout=60)
@@ -126,7 +131,6 @@ def bare_quarantine(payload):
 
 
 def ours_quarantine(payload):
-    from devtools.runner import Session, errors_of
     session = Session(instances={'CortexXDRResponse': xdr_params(payload['url'])}, workdir=payload['workdir'])
     session.execute('xdr-response-get-distribution-versions')  # warm-up outside the measurement
     started = time.perf_counter()
@@ -135,10 +139,7 @@ def ours_quarantine(payload):
     seconds = time.perf_counter() - started
     if errors_of(entries):
         raise SystemExit('\n'.join(errors_of(entries)))
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                    'Integrations', 'CortexXDRResponse'))
-    import CortexXDRResponse
-    return {'seconds': seconds, 'checked': payload['files'], 'batch_size': CortexXDRResponse.QUARANTINE_BATCH_SIZE}
+    return {'seconds': seconds, 'checked': payload['files']}
 
 
 TRIVIAL = {
@@ -160,8 +161,6 @@ TRIVIAL = {
 
 
 def tiny_zip():
-    import io
-    import zipfile
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, 'w') as archive:
         archive.writestr('C/a.txt', b'hello')
@@ -170,15 +169,11 @@ def tiny_zip():
 
 def overhead(payload):
     """CPU ms per command (load code + parse args + one mocked reply + format), median of runs."""
-    import statistics
-    import tempfile
-    import requests_mock
-    from devtools.runner import Session, errors_of
     base = 'https://api-bench.example.com'
     params = {'url': base, 'credentials': {'identifier': '1', 'password': 'bench-key'}, 'auth_type': 'Standard'}
     results = {}
     with requests_mock.Mocker() as mocker, tempfile.TemporaryDirectory() as work:
-        for command, (args, path, reply) in TRIVIAL.items():
+        for _args, path, reply in TRIVIAL.values():
             mocker.post(base + '/public_api/v1/' + path, json=reply)
         mocker.post(base + '/public_api/v1/actions/file_retrieval_details',
                     json={'reply': {'data': {'e': base + '/public_api/v1/download/abc'}}})
@@ -192,18 +187,13 @@ def overhead(payload):
                 entries = session.execute(command, args)
                 samples.append((time.process_time() - started) * 1000)
                 if errors_of(entries):
-                    raise SystemExit('{}: {}'.format(command, errors_of(entries)))
+                    raise SystemExit(f'{command}: {errors_of(entries)}')
             results[command] = statistics.median(samples)
     results.update(cylance_overhead(payload['runs']))
     return results
 
 
 def cylance_overhead(runs):
-    import statistics
-    import tempfile
-    import jwt
-    import requests_mock
-    from devtools.runner import Session, errors_of
     base = 'https://protectapi-bench.example.com'
     package_id = 'e378dacb-9324-453a-b8c6-5a8406952195'
     package = {'packageId': package_id, 'size': 3, 'status': 'success', 'downloadUrl': 'https://storage.example.com/p',
@@ -227,12 +217,11 @@ def cylance_overhead(runs):
                 entries = session.execute(command, {'package_id': package_id} if 'list' not in command else {})
                 samples.append((time.process_time() - started) * 1000)
                 if errors_of(entries):
-                    raise SystemExit('{}: {}'.format(command, errors_of(entries)))
+                    raise SystemExit(f'{command}: {errors_of(entries)}')
             results[command] = statistics.median(samples)
     return results
 
 
 if __name__ == '__main__':
     job, raw = sys.argv[1], sys.argv[2]
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     print(json.dumps(globals()[job](json.loads(raw))))

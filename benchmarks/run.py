@@ -28,13 +28,18 @@ import requests
 from devtools.paths import ROOT
 
 MB = 1024 * 1024
+THROUGHPUT_TARGET = 0.8  # ours / bare, download throughput
+RSS_TARGET_MB = 64
+QUARANTINE_TIME_TARGET = 1.3  # ours / bare, wall time
+OVERHEAD_TARGET_MS = 50
 
 
-class EmulatorProcess(object):
+class EmulatorProcess:
     def __init__(self, *extra):
         self.proc = subprocess.Popen([sys.executable, '-m', 'devtools.emulator', 'serve', '--port', '0',
                                       '--action-steps', '1'] + list(extra), cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout  # a pipe
         match = re.search(r'EMULATOR_URL=(\S+)', self.proc.stdout.readline())
         if not match:
             self.proc.kill()
@@ -56,9 +61,9 @@ class EmulatorProcess(object):
 def child(job, payload):
     """Run benchmarks.jobs.<job>(payload) in a fresh interpreter; returns its JSON result."""
     proc = subprocess.run([sys.executable, '-m', 'benchmarks.jobs', job, json.dumps(payload)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=3600)
+                          capture_output=True, text=True, timeout=3600, check=False)
     if proc.returncode != 0:
-        raise RuntimeError('{} failed:\n{}\n{}'.format(job, proc.stdout[-3000:], proc.stderr[-3000:]))
+        raise RuntimeError(f'{job} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -68,15 +73,16 @@ def median(values):
 
 def table(title, headers, rows):
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
-    lines = ['', '### ' + title, '| ' + ' | '.join(str(h).ljust(w) for h, w in zip(headers, widths)) + ' |',
+    lines = ['', '### ' + title, '| ' + ' | '.join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)) + ' |',
              '|' + '|'.join('-' * (w + 2) for w in widths) + '|']
-    lines += ['| ' + ' | '.join(str(c).ljust(w) for c, w in zip(row, widths)) + ' |' for row in rows]
+    lines += ['| ' + ' | '.join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + ' |' for row in rows]
     return '\n'.join(lines)
 
 
 def bench_download(runs, size_mb):
     emulator = EmulatorProcess('--large-file-size', str(size_mb * MB))
-    ours, bare = [], []
+    ours: list[dict] = []
+    bare: list[dict] = []
     try:
         for _ in range(runs):
             for name, sink in (('bare_download', bare), ('ours_download', ours)):
@@ -88,20 +94,21 @@ def bench_download(runs, size_mb):
     size = ours[0]['bytes']
     rows = []
     for label, results in (('bare requests stream', bare), ('xdr-response-retrieve-file-details', ours)):
-        rows.append([label, '{:.0f}'.format(size / MB), '{:.2f}'.format(median([r['seconds'] for r in results])),
+        rows.append([label, f'{size / MB:.0f}', '{:.2f}'.format(median([r['seconds'] for r in results])),
                      '{:.0f}'.format(median([size / MB / r['seconds'] for r in results])),
                      '{:.1f}'.format(median([r['rss_growth'] / MB for r in results]))])
     ratio = median([size / r['seconds'] for r in ours]) / median([size / r['seconds'] for r in bare])
     rss = median([r['rss_growth'] / MB for r in ours])
     verdict = 'throughput ratio {:.2f} (target >= 0.8: {}), RSS growth {:.1f} MiB (target <= 64: {})'.format(
-        ratio, 'met' if ratio >= 0.8 else 'MISSED', rss, 'met' if rss <= 64 else 'MISSED')
-    return table('Retrieve + download + unzip of a {} MiB file (median of {})'.format(size_mb, runs),
+        ratio, 'met' if ratio >= THROUGHPUT_TARGET else 'MISSED', rss, 'met' if rss <= RSS_TARGET_MB else 'MISSED')
+    return table(f'Retrieve + download + unzip of a {size_mb} MiB file (median of {runs})',
                  ['job', 'MiB', 'seconds', 'MiB/s', 'peak RSS growth MiB'], rows) + '\n' + verdict
 
 
 def bench_quarantine(runs, files):
     emulator = EmulatorProcess()
-    ours, bare = [], []
+    ours: list[dict] = []
+    bare: list[dict] = []
     try:
         for _ in range(runs):
             for name, sink in (('bare_quarantine', bare), ('ours_quarantine', ours)):
@@ -116,16 +123,16 @@ def bench_quarantine(runs, files):
              int(median([r['requests'] for r in results]))]
             for label, results in (('bare batched requests loop', bare), ('xdr-response-get-quarantine-status', ours))]
     ratio = median([r['seconds'] for r in ours]) / median([r['seconds'] for r in bare])
-    verdict = 'time ratio {:.2f} (target <= 1.3: {}), requests {} for {} files (batch size {})'.format(
-        ratio, 'met' if ratio <= 1.3 else 'MISSED', rows[1][3], files, ours[0]['batch_size'])
-    return table('Quarantine status of {} files (median of {})'.format(files, runs),
+    verdict = 'time ratio {:.2f} (target <= {}: {}), requests {} for {} files'.format(
+        ratio, QUARANTINE_TIME_TARGET, 'met' if ratio <= QUARANTINE_TIME_TARGET else 'MISSED', rows[1][3], files)
+    return table(f'Quarantine status of {files} files (median of {runs})',
                  ['job', 'files', 'seconds', 'HTTP requests'], rows) + '\n' + verdict
 
 
 def bench_overhead(runs):
     result = child('overhead', {'runs': max(runs, 5)})
-    rows = [[name, '{:.1f}'.format(ms), 'met' if ms <= 50 else 'MISSED'] for name, ms in sorted(result.items())]
-    return table('CPU per command with a trivial reply (median of {} runs, ms)'.format(max(runs, 5)),
+    rows = [[name, f'{ms:.1f}', 'met' if ms <= OVERHEAD_TARGET_MS else 'MISSED'] for name, ms in sorted(result.items())]
+    return table(f'CPU per command with a trivial reply (median of {max(runs, 5)} runs, ms)',
                  ['command', 'CPU ms', 'target <= 50 ms'], rows)
 
 
@@ -136,8 +143,8 @@ def machine():
             cpu = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), '')
     except OSError:
         pass
-    return 'Machine: {} cores ({}), Python {}, {}'.format(os.cpu_count(), cpu or platform.processor(),
-                                                        platform.python_version(), platform.platform())
+    return (f'Machine: {os.cpu_count()} cores ({cpu or platform.processor()}), Python {platform.python_version()}, '
+            f'{platform.platform()}')
 
 
 def main(argv=None):
@@ -156,5 +163,5 @@ def main(argv=None):
         print(bench_quarantine(options.runs, options.files), flush=True)
     if 'download' in chosen:
         print(bench_download(options.runs, options.size_mb), flush=True)
-    print('\n(total {:.0f} s)'.format(time.time() - started))
+    print(f'\n(total {time.time() - started:.0f} s)')
     return 0

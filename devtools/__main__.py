@@ -11,14 +11,17 @@ import shutil
 import sys
 
 from devtools import instances
-from devtools.runner import Session, errors_of, readable_of
+from devtools.emulator import Emulator
+from devtools.runner import ERROR_ENTRY, FILE_ENTRY, INFO_FILE_ENTRY, WARNING_ENTRY, Session, errors_of, readable_of
+
+ENTRY_KINDS = {ERROR_ENTRY: 'ERROR', FILE_ENTRY: 'FILE', INFO_FILE_ENTRY: 'FILE', WARNING_ENTRY: 'WARNING'}
 
 
 def parse_pairs(pairs):
     args = {}
     for pair in pairs:
         if '=' not in pair:
-            raise SystemExit('arguments are name=value, got "{}"'.format(pair))
+            raise SystemExit(f'arguments are name=value, got "{pair}"')
         name, value = pair.split('=', 1)
         args[name] = value
     return args
@@ -26,7 +29,7 @@ def parse_pairs(pairs):
 
 def print_entries(entries, out=sys.stdout):
     for entry in entries:
-        kind = {4: 'ERROR', 3: 'FILE', 9: 'FILE', 11: 'WARNING'}.get(entry.get('Type'), 'ENTRY')
+        kind = ENTRY_KINDS.get(entry.get('Type'), 'ENTRY')
         print('--- [{}] {} ({})'.format(kind, entry.get('ID'), entry.get('Source')), file=out)
         print(readable_of(entry), file=out)
 
@@ -50,10 +53,9 @@ def cmd_run(options):
         params.update(instances.params_from_file(options.params))
     emulator = None
     if options.integration not in params:
-        from devtools.emulator import Emulator
         emulator = Emulator().start()
         params = dict(instances.emulator_params(emulator, options.auth), **params)
-        print('# using the embedded emulator at {}'.format(emulator.url), file=sys.stderr)
+        print(f'# using the embedded emulator at {emulator.url}', file=sys.stderr)
     try:
         session = Session(instances={options.integration: params[options.integration]},
                           poll_sleep_scale=options.poll_sleep,
@@ -64,7 +66,7 @@ def cmd_run(options):
         print(json.dumps(session.context, indent=2, sort_keys=True, default=str))
         saved = save_files(session, options.out)
         for path in saved:
-            print('# saved {}'.format(path), file=sys.stderr)
+            print(f'# saved {path}', file=sys.stderr)
         return 1 if errors_of(entries) else 0
     finally:
         if emulator:

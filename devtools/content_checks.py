@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from typing import Dict, List, Set
+from typing import Any
 
 import yaml
 
@@ -23,15 +23,17 @@ XSOAR_BUILTINS = frozenset({
     'IsIntegrationAvailable', 'DeleteContext', 'Set', 'SetAndHandleEmpty', 'PrintErrorEntry', 'Print',
     'isError', 'GenericPolling', 'UnzipFile', 'SetGridField', 'Exists',
 })
+CREDENTIALS_PARAM = 9  # integration parameter type whose display name is optional
+MIN_PACK_NAME_LENGTH = 3
 PLACEHOLDER_NAMES = {'', 'pack', 'mypack', 'hello world', 'helloworld', 'template', 'todo', 'changeme', 'xxx'}
 
 
-def load_yaml(path: str) -> Dict:
+def load_yaml(path: str) -> dict:
     with open(path) as f:
         return yaml.safe_load(f) or {}
 
 
-def pack_items(root: str, kind: str) -> Dict[str, Dict]:
+def pack_items(root: str, kind: str) -> dict[str, dict]:
     """folder name -> parsed YAML for Integrations or Scripts."""
     items = {}
     base = os.path.join(root, kind)
@@ -42,7 +44,7 @@ def pack_items(root: str, kind: str) -> Dict[str, Dict]:
     return items
 
 
-def playbooks(root: str, folder: str = 'Playbooks') -> Dict[str, Dict]:
+def playbooks(root: str, folder: str = 'Playbooks') -> dict[str, dict]:
     found = {}
     base = os.path.join(root, folder)
     for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
@@ -55,61 +57,61 @@ def blank(text) -> bool:
     return not str(text or '').strip()
 
 
-def check_commands(root: str) -> List[str]:
+def check_commands(root: str) -> list[str]:
     problems = []
     for name, data in pack_items(root, 'Integrations').items():
         commands = (data.get('script') or {}).get('commands') or []
-        seen: Set[str] = set()
+        seen: set[str] = set()
         for command in commands:
             cname = command.get('name', '')
-            where = '{} {}'.format(name, cname)
+            where = f'{name} {cname}'
             if cname in seen:
-                problems.append('{}: duplicate command'.format(where))
+                problems.append(f'{where}: duplicate command')
             seen.add(cname)
             if blank(command.get('description')):
-                problems.append('{}: command has no description'.format(where))
+                problems.append(f'{where}: command has no description')
             problems += check_args_outputs(where, command.get('arguments') or [], command.get('outputs') or [])
         for param in data.get('configuration') or []:
-            if blank(param.get('display')) and param.get('type') != 9:
+            if blank(param.get('display')) and param.get('type') != CREDENTIALS_PARAM:
                 problems.append('{}: parameter {} has no display name'.format(name, param.get('name')))
     for name, data in pack_items(root, 'Scripts').items():
         if blank(data.get('comment')):
-            problems.append('{}: script has no description (comment)'.format(name))
+            problems.append(f'{name}: script has no description (comment)')
         problems += check_args_outputs(name, data.get('args') or [], data.get('outputs') or [])
     return problems
 
 
-def check_args_outputs(where: str, arguments: List[Dict], outputs: List[Dict]) -> List[str]:
+def check_args_outputs(where: str, arguments: list[dict], outputs: list[dict]) -> list[str]:
     problems = []
-    names: Set[str] = set()
+    names: set[str] = set()
     for argument in arguments:
         if argument.get('name') in names:
             problems.append('{}: duplicate argument {}'.format(where, argument.get('name')))
-        names.add(argument.get('name'))
+        names.add(str(argument.get('name')))
         if blank(argument.get('description')):
             problems.append('{}: argument {} has no description'.format(where, argument.get('name')))
-    paths: Set[str] = set()
+    paths: set[str] = set()
     for output in outputs:
         if output.get('contextPath') in paths:
             problems.append('{}: duplicate output {}'.format(where, output.get('contextPath')))
-        paths.add(output.get('contextPath'))
+        paths.add(str(output.get('contextPath')))
         if blank(output.get('description')):
             problems.append('{}: output {} has no description'.format(where, output.get('contextPath')))
     return problems
 
 
-def check_pack_name(root: str) -> List[str]:
+def check_pack_name(root: str) -> list[str]:
     with open(os.path.join(root, 'pack_metadata.json')) as f:
         name = json.load(f).get('name', '')
     problems = []
-    if name.strip().lower() in PLACEHOLDER_NAMES or len(name.strip()) < 3:
-        problems.append('pack_metadata.json: pack name "{}" is a placeholder'.format(name))
+    if name.strip().lower() in PLACEHOLDER_NAMES or len(name.strip()) < MIN_PACK_NAME_LENGTH:
+        problems.append(f'pack_metadata.json: pack name "{name}" is a placeholder')
     elif not name[0].isupper():
-        problems.append('pack_metadata.json: pack name "{}" must be capitalised'.format(name))
+        problems.append(f'pack_metadata.json: pack name "{name}" must be capitalised')
     return problems
 
 
-def check_playbooks(root: str) -> List[str]:
+def check_playbooks(root: str) -> list[str]:
     problems = []
     commands = {c.get('name') for data in pack_items(root, 'Integrations').values()
                 for c in (data.get('script') or {}).get('commands') or []}
@@ -124,13 +126,13 @@ def check_playbooks(root: str) -> List[str]:
             if script:
                 command = script.split('|||')[-1]
                 if command not in commands and command not in scripts and command not in XSOAR_BUILTINS:
-                    problems.append('{}: command {} does not exist in the pack'.format(label, command))
+                    problems.append(f'{label}: command {command} does not exist in the pack')
             script_name = inner.get('scriptName')
             if script_name and script_name not in scripts and script_name not in XSOAR_BUILTINS:
-                problems.append('{}: script {} does not exist in the pack'.format(label, script_name))
+                problems.append(f'{label}: script {script_name} does not exist in the pack')
             playbook_name = inner.get('playbookName') or inner.get('playbookId')
             if playbook_name and playbook_name not in names and playbook_name not in XSOAR_BUILTINS:
-                problems.append('{}: sub-playbook {} does not exist in the pack'.format(label, playbook_name))
+                problems.append(f'{label}: sub-playbook {playbook_name} does not exist in the pack')
         if path.startswith('Playbooks'):
             for item in data.get('inputs') or []:
                 if blank(item.get('description')):
@@ -141,17 +143,31 @@ def check_playbooks(root: str) -> List[str]:
     return problems
 
 
-def readme_sections(text: str) -> Dict[str, str]:
+def readme_sections(text: str) -> dict[str, str]:
     parts = re.split(r'(?m)^### ', text)
     return {part.split('\n', 1)[0].strip(): part for part in parts[1:]}
 
 
-def check_readmes(root: str) -> List[str]:
+def check_command_section(name: str, command: dict[str, Any], section: str | None) -> list[str]:
+    """Problems of one command's README section: missing, or lacking an argument or output of the YAML."""
+    if section is None:
+        return ['{}: README has no section for {}'.format(name, command['name'])]
+    problems = []
+    for argument in command.get('arguments') or []:
+        if not argument.get('hidden') and '| {} |'.format(argument['name']) not in section:
+            problems.append('{}: README section {} lacks argument {}'.format(name, command['name'], argument['name']))
+    for output in command.get('outputs') or []:
+        if '| {} |'.format(output['contextPath']) not in section:
+            problems.append('{}: README section {} lacks output {}'.format(name, command['name'], output['contextPath']))
+    return problems
+
+
+def check_readmes(root: str) -> list[str]:
     problems = []
     for name, data in pack_items(root, 'Integrations').items():
         readme = os.path.join(root, 'Integrations', name, 'README.md')
         if not os.path.isfile(readme):
-            problems.append('{}: README.md is missing'.format(name))
+            problems.append(f'{name}: README.md is missing')
             continue
         with open(readme) as f:
             sections = readme_sections(f.read())
@@ -159,35 +175,24 @@ def check_readmes(root: str) -> List[str]:
         yaml_names = {c['name'] for c in commands}
         command_like = {s for s in sections if re.match(r'^[a-z0-9]+(-[a-z0-9]+)+$', s)}
         for extra in sorted(command_like - yaml_names):
-            problems.append('{}: README documents {} which the YAML does not have'.format(name, extra))
+            problems.append(f'{name}: README documents {extra} which the YAML does not have')
         for command in commands:
-            section = sections.get(command['name'])
-            if section is None:
-                problems.append('{}: README has no section for {}'.format(name, command['name']))
-                continue
-            for argument in command.get('arguments') or []:
-                if not argument.get('hidden') and '| {} |'.format(argument['name']) not in section:
-                    problems.append('{}: README section {} lacks argument {}'.format(name, command['name'],
-                                                                                     argument['name']))
-            for output in command.get('outputs') or []:
-                if '| {} |'.format(output['contextPath']) not in section:
-                    problems.append('{}: README section {} lacks output {}'.format(name, command['name'],
-                                                                                   output['contextPath']))
+            problems += check_command_section(name, command, sections.get(command['name']))
     for name in pack_items(root, 'Scripts'):
         if not os.path.isfile(os.path.join(root, 'Scripts', name, 'README.md')):
-            problems.append('{}: README.md is missing'.format(name))
+            problems.append(f'{name}: README.md is missing')
     for path in playbooks(root):
         if not os.path.isfile(os.path.join(root, path[:-4] + '_README.md')):
-            problems.append('{}: playbook README is missing'.format(path))
+            problems.append(f'{path}: playbook README is missing')
     return problems
 
 
-def check_release_notes(root: str) -> List[str]:
+def check_release_notes(root: str) -> list[str]:
     with open(os.path.join(root, 'pack_metadata.json')) as f:
         version = json.load(f).get('currentVersion', '')
     path = os.path.join(root, 'ReleaseNotes', version.replace('.', '_') + '.md')
     if not os.path.isfile(path):
-        return ['release notes {} for currentVersion {} are missing'.format(os.path.relpath(path, root), version)]
+        return [f'release notes {os.path.relpath(path, root)} for currentVersion {version} are missing']
     with open(path) as f:
         notes = f.read()
     problems = []
@@ -196,11 +201,11 @@ def check_release_notes(root: str) -> List[str]:
     names += [d.get('name') for d in playbooks(root).values()]
     for name in names:
         if name and name not in notes:
-            problems.append('{} is not in the release notes {}'.format(name, os.path.basename(path)))
+            problems.append(f'{name} is not in the release notes {os.path.basename(path)}')
     return problems
 
 
-def check_pack(root: str = ROOT) -> List[str]:
+def check_pack(root: str = ROOT) -> list[str]:
     return (check_pack_name(root) + check_commands(root) + check_playbooks(root) + check_readmes(root)
             + check_release_notes(root))
 

@@ -16,7 +16,9 @@ import time
 import zipfile
 
 from devtools import instances
-from devtools.runner import Session, errors_of, get_context_path
+from devtools.emulator import Emulator
+from devtools.playbooks import run_playbook
+from devtools.runner import FILE_ENTRY, Session, errors_of, get_context_path
 
 OK_ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 OFFLINE_ENDPOINT = 'fail0000111122223333444455556666'
@@ -33,14 +35,14 @@ def as_list(value):
 
 
 def step(title):
-    print('\n== {}'.format(title), flush=True)
+    print(f'\n== {title}', flush=True)
 
 
 def run(session, command, args=None, expect_errors=False):
     entries = session.execute(command, args or {})
     errors = errors_of(entries)
     if errors and not expect_errors:
-        raise DemoFailed('{} failed: {}'.format(command, errors[0]))
+        raise DemoFailed(f'{command} failed: {errors[0]}')
     return entries, errors
 
 
@@ -56,7 +58,7 @@ def distribution(session):
                                                         'interval_in_seconds': '30'})
     entries, _ = run(session, 'xdr-response-get-distribution-url', {'distribution_id': distribution_id, 'package_type': 'x64',
                                                            'download': 'true'})
-    package = [e for e in entries if e.get('Type') == 3][0]
+    package = [e for e in entries if e.get('Type') == FILE_ENTRY][0]
     print('  package {} (agent {}) is {}'.format(distribution_id, version, get_context_path(
         session.context, 'PaloAltoNetworksXDR.Distribution.status')))
     print('  URL: {}'.format(get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.url')))
@@ -64,19 +66,15 @@ def distribution(session):
 
 
 def retrieve_files(session):
-    step('Retrieve {} from two endpoints (one is offline)'.format(SUSPICIOUS))
-    inputs = {'endpoint_ids': '{},{}'.format(OK_ENDPOINT, OFFLINE_ENDPOINT), 'windows_file_paths': SUSPICIOUS,
+    step(f'Retrieve {SUSPICIOUS} from two endpoints (one is offline)')
+    inputs = {'endpoint_ids': f'{OK_ENDPOINT},{OFFLINE_ENDPOINT}', 'windows_file_paths': SUSPICIOUS,
               'linux_file_paths': '/tmp/.x/miner.sh'}
-    try:
-        from devtools.playbooks import run_playbook
-        playbook_run = run_playbook(session, RETRIEVE_PLAYBOOK, inputs)
-        print('  playbook "{}" task path: {}'.format(RETRIEVE_PLAYBOOK, ' -> '.join(playbook_run.task_path)))
-    except ImportError:
-        run(session, 'xdr-response-file-retrieve', dict(inputs, polling='true'), expect_errors=True)
+    playbook_run = run_playbook(session, RETRIEVE_PLAYBOOK, inputs)
+    print('  playbook "{}" task path: {}'.format(RETRIEVE_PLAYBOOK, ' -> '.join(playbook_run.task_path)))
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles'))
     by_endpoint = {row['endpoint_id']: row for row in rows if isinstance(row, dict)}
     if OK_ENDPOINT not in by_endpoint or not by_endpoint[OK_ENDPOINT].get('files'):
-        raise DemoFailed('no files were retrieved from {}'.format(OK_ENDPOINT))
+        raise DemoFailed(f'no files were retrieved from {OK_ENDPOINT}')
     for endpoint_id, row in sorted(by_endpoint.items()):
         if row.get('files'):
             for f in row['files']:
@@ -91,12 +89,12 @@ def retrieve_files(session):
 
 def quarantine(session):
     step('Check the quarantine status of 150 files from the outbreak list')
-    hashes = [hashlib.sha256('outbreak-sample-{}'.format(i).encode()).hexdigest() for i in range(150)]
+    hashes = [hashlib.sha256(f'outbreak-sample-{i}'.encode()).hexdigest() for i in range(150)]
     run(session, 'xdr-response-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': SUSPICIOUS,
                                                'file_hash': ','.join(hashes)})
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.quarantineFiles.status'))
     quarantined = sum(1 for row in rows if row.get('status') is True)
-    print('  {} of {} files quarantined on {} (2 batched API calls)'.format(quarantined, len(rows), OK_ENDPOINT))
+    print(f'  {quarantined} of {len(rows)} files quarantined on {OK_ENDPOINT} (2 batched API calls)')
 
 
 CYLANCE_OK_DEVICE = 'A1B2C3D4E5F60718293A4B5C6D7E8F90'
@@ -108,25 +106,25 @@ def cylance(session):
     started = time.time()
     run(session, 'cylance-optics-list-packages', {'limit': '30', 'page_size': '10'})
     packages = as_list(get_context_path(session.context, 'CylanceOptics.Package'))
-    print('  {} packages listed'.format(len(packages)))
+    print(f'  {len(packages)} packages listed')
     chosen = next(p for p in packages if p.get('status') == 'success')
     entries, _ = run(session, 'cylance-optics-download-package', {'package_id': chosen['packageId']})
-    downloaded = [e for e in entries if e.get('Type') == 3][0]
+    downloaded = [e for e in entries if e.get('Type') == FILE_ENTRY][0]
     with open(session.file_path(downloaded['ID']), 'rb') as handle:
         members = zipfile.ZipFile(handle).namelist()
-    print('  downloaded {} ({} bytes, a zip of {})'.format(downloaded['File'], downloaded['FileContext']['Size'],
-                                                           ', '.join(members)))
+    print(f"  downloaded {downloaded['File']} ({downloaded['FileContext']['Size']} bytes, a zip of "
+          f"{', '.join(members)})")
 
     entries, _ = run(session, 'cylance-optics-create-package', {
         'entry_id': downloaded['ID'], 'name': 'IR-Autoruns', 'version': '2', 'entry_point': 'main.py',
         'description': 'Uploaded by the Endpoint Response demo', 'interval_in_seconds': '10'})
     created = as_list(get_context_path(session.context, 'CylanceOptics.Package'))[-1]
-    print('  created package {} from it: {} bytes, SHA256 {}, status {} after {} status check(s)'.format(
-        created['packageId'], created['size'], created['checksum'], created['status'],
-        sum(1 for e in entries if 'upload status' in str(e.get('HumanReadable'))) + 1))
+    checks = sum(1 for e in entries if 'upload status' in str(e.get('HumanReadable'))) + 1
+    print(f"  created package {created['packageId']} from it: {created['size']} bytes, SHA256 {created['checksum']}, "
+          f"status {created['status']} after {checks} status check(s)")
 
     entries, _ = run(session, 'cylance-optics-run-package', {
-        'package': created['packageId'], 'device_ids': '{},{}'.format(CYLANCE_OK_DEVICE, CYLANCE_FAILING_DEVICE),
+        'package': created['packageId'], 'device_ids': f'{CYLANCE_OK_DEVICE},{CYLANCE_FAILING_DEVICE}',
         'arguments': '-all', 'execution_per_device': 'true', 'interval_in_seconds': '10'})
     print('  progress entries, as printed:')
     for entry in entries:
@@ -138,25 +136,23 @@ def cylance(session):
                   if e.get('progress')]
     for execution in executions:
         progress = execution['progress']
-        print('  {} on {}: succeeded {}, failed {} of {} device(s){}'.format(
-            execution['id'], ', '.join(execution['target'].get('devices') or []), progress['succeeded'],
-            progress['failed'], progress['deviceCount'],
-            ' - did not succeed: ' + ', '.join(progress['notSucceededDevices'])
-            if progress.get('notSucceededDevices') else ''))
+        devices = ', '.join(execution['target'].get('devices') or [])
+        named = ', '.join(progress.get('notSucceededDevices') or [])
+        print(f"  {execution['id']} on {devices}: succeeded {progress['succeeded']}, failed {progress['failed']} of "
+              f"{progress['deviceCount']} device(s)" + (f' - did not succeed: {named}' if named else ''))
     failed = sorted(d for e in executions for d in e['progress'].get('notSucceededDevices') or [])
     if failed != [CYLANCE_FAILING_DEVICE]:
-        raise DemoFailed('expected only {} to fail, got {}'.format(CYLANCE_FAILING_DEVICE, failed))
-    print('  Cylance part done in {:.1f} s'.format(time.time() - started))
+        raise DemoFailed(f'expected only {CYLANCE_FAILING_DEVICE} to fail, got {failed}')
+    print(f'  Cylance part done in {time.time() - started:.1f} s')
 
 
 def main(out_dir='demo-output'):
-    from devtools.emulator import Emulator
     out_dir = os.path.abspath(out_dir)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir)
     started = time.time()
     emulator = Emulator().start()
-    print('Endpoint Response demo - embedded emulator at {}'.format(emulator.url))
+    print(f'Endpoint Response demo - embedded emulator at {emulator.url}')
     try:
         params = instances.emulator_params(emulator, 'advanced')
         have_cylance = instances.CYLANCE in params
@@ -173,12 +169,11 @@ def main(out_dir='demo-output'):
             shutil.copyfile(info['path'], os.path.join(files_dir, '{}_{}'.format(entry_id.split('@')[0],
                                                                                  os.path.basename(info['name']))))
         step('Summary')
-        print('  {} war-room entries, {} files saved in {}'.format(len(session.entries), len(session.files),
-                                                                  files_dir))
-        print('  done in {:.1f} s'.format(time.time() - started))
+        print(f'  {len(session.entries)} war-room entries, {len(session.files)} files saved in {files_dir}')
+        print(f'  done in {time.time() - started:.1f} s')
         return 0
     except DemoFailed as error:
-        print('\nDEMO FAILED: {}'.format(error), file=sys.stderr)
+        print(f'\nDEMO FAILED: {error}', file=sys.stderr)
         return 1
     finally:
         emulator.stop()

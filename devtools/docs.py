@@ -11,8 +11,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 from devtools import instances
+from devtools.emulator import Emulator
+from devtools.runner import ERROR_ENTRY, FILE_ENTRY, Session
 from devtools.build import sdk_executable
 from devtools.paths import ROOT
 from devtools.scaffold import PACK_FOLDER, build_scaffold, sdk_env
@@ -28,10 +31,10 @@ def generate_base_readme(name: str) -> str:
         repo = build_scaffold(os.path.join(work, 'repo'))
         yml = os.path.join('Packs', PACK_FOLDER, 'Integrations', name, name + '.yml')
         proc = subprocess.run([sdk_executable(), 'generate-docs', '-i', yml, '-f'], cwd=repo, env=sdk_env(),
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, check=False)
         readme = os.path.join(repo, os.path.dirname(yml), 'README.md')
         if not os.path.exists(readme):
-            raise RuntimeError('generate-docs failed:\n{}\n{}'.format(proc.stdout, proc.stderr))
+            raise RuntimeError(f'generate-docs failed:\n{proc.stdout}\n{proc.stderr}')
         with open(readme) as f:
             text = f.read()
     finally:
@@ -51,8 +54,6 @@ def parse_example(line: str):
 
 def run_examples(name: str):
     """{command: (example line, context, readable)} - the last example of each command wins."""
-    from devtools.emulator import Emulator
-    from devtools.runner import Session
     with open(os.path.join(ROOT, 'Integrations', name, 'command_examples')) as f:
         lines = [line.strip() for line in f if line.strip().startswith('!')]
     results = {}
@@ -61,9 +62,10 @@ def run_examples(name: str):
         for line in lines:
             command, args = parse_example(line)
             entries = session.execute(command, dict(args), using=name, follow_polling=False)
-            context, readable = {}, []
+            context: dict[str, Any] = {}
+            readable: list[str] = []
             for entry in entries:
-                if entry.get('Type') == 3:
+                if entry.get('Type') == FILE_ENTRY:
                     ctx = entry.get('FileContext') or {}
                     context.setdefault('File', []).append({k: ctx.get(k) for k in (
                         'EntryID', 'Extension', 'MD5', 'Name', 'SHA1', 'SHA256', 'SHA512', 'Size', 'Type')})
@@ -72,7 +74,7 @@ def run_examples(name: str):
                     context[re.sub(r'\(.*\)$', '', key)] = value
                 if entry.get('HumanReadable'):
                     readable.append(str(entry['HumanReadable']))
-                elif entry.get('Type') == 4:
+                elif entry.get('Type') == ERROR_ENTRY:
                     readable.append(str(entry.get('Contents')))
             if 'File' in context and len(context['File']) == 1:
                 context['File'] = context['File'][0]
@@ -91,12 +93,14 @@ def add_examples(readme: str, examples) -> str:
         title = section.split('\n', 1)[0][4:].strip() if section.startswith('### ') else None
         if title in examples:
             line, context, readable = examples[title]
-            quoted = '\n'.join('>' + l if l else '>' for l in readable.strip().split('\n'))
-            section = section.rstrip('\n') + '\n\n#### Command example\n```{}```\n'.format(line)
+            quoted = '\n'.join('>' + text if text else '>' for text in readable.strip().split('\n'))
+            example = f'\n\n#### Command example\n```{line}```\n'
             if context != '{}':
-                section += '#### Context Example\n```json\n{}\n```\n'.format(context)
-            section += '\n#### Human Readable Output\n\n{}\n\n'.format(quoted)
-        out.append(section)
+                example += f'#### Context Example\n```json\n{context}\n```\n'
+            example += f'\n#### Human Readable Output\n\n{quoted}\n\n'
+            out.append(section.rstrip('\n') + example)
+        else:
+            out.append(section)
     return ''.join(out)
 
 
@@ -108,7 +112,7 @@ def main(argv=None):
         readme = add_examples(generate_base_readme(name), run_examples(name))
         with open(os.path.join(ROOT, 'Integrations', name, 'README.md'), 'w') as f:
             f.write(readme)
-        print('wrote Integrations/{}/README.md'.format(name))
+        print(f'wrote Integrations/{name}/README.md')
     return 0
 
 

@@ -7,16 +7,16 @@ or from a JSON params file: {"CortexXDRResponse": {...params...}, "CylanceOptics
 """
 import json
 import os
-from typing import Any, Dict, Optional
+from typing import Any
 
+from devtools.emulator import credentials
 from devtools.paths import ROOT
 
 XDR = 'CortexXDRResponse'
 CYLANCE = 'CylanceOpticsPackages'
 
 
-def emulator_params(emulator: Any, auth_type: str = 'Standard') -> Dict[str, Dict[str, Any]]:
-    from devtools.emulator import credentials
+def emulator_params(emulator: Any, auth_type: str = 'Standard') -> dict[str, dict[str, Any]]:
     key = credentials.XDR_ADVANCED if auth_type.lower() == 'advanced' else credentials.XDR_STANDARD
     app = credentials.CYLANCE_APP
     params = {
@@ -29,9 +29,9 @@ def emulator_params(emulator: Any, auth_type: str = 'Standard') -> Dict[str, Dic
     return {name: value for name, value in params.items() if os.path.isdir(os.path.join(ROOT, 'Integrations', name))}
 
 
-def tenant_params_from_env(env: Optional[Dict[str, str]] = None) -> Dict[str, Dict[str, Any]]:
+def tenant_params_from_env(env: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     env = dict(os.environ if env is None else env)
-    found: Dict[str, Dict[str, Any]] = {}
+    found: dict[str, dict[str, Any]] = {}
     if env.get('XDR_URL'):
         found[XDR] = {'url': env['XDR_URL'],
                       'credentials': {'identifier': env.get('XDR_API_KEY_ID', ''), 'password': env.get('XDR_API_KEY', '')},
@@ -46,9 +46,9 @@ def tenant_params_from_env(env: Optional[Dict[str, str]] = None) -> Dict[str, Di
     return found
 
 
-def params_from_file(path: str) -> Dict[str, Dict[str, Any]]:
+def params_from_file(path: str) -> dict[str, dict[str, Any]]:
     with open(path) as f:
         data = json.load(f)
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise SystemExit('{} must hold {{"<Integration>": {{...params...}}}}'.format(path))
+        raise SystemExit(f'{path} must hold {{"<Integration>": {{...params...}}}}')
     return data

@@ -14,13 +14,13 @@ def runtime_dir():
     chosen = os.path.abspath(chosen)
     for name in ('CommonServerPython.py', 'demistomock.py'):
         if not os.path.isfile(os.path.join(chosen, name)):
-            raise SystemExit('XSOAR_RUNTIME_DIR={} has no {}'.format(chosen, name))
+            raise SystemExit(f'XSOAR_RUNTIME_DIR={chosen} has no {name}')
     return chosen
 
 
-def code_dirs():
+def code_dirs() -> list[str]:
     """Every integration and script folder of the pack (each holds <Name>.py)."""
-    found = []
+    found: list[str] = []
     for folder in PACK_CODE_FOLDERS:
         base = os.path.join(ROOT, folder)
         if os.path.isdir(base):

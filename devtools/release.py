@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -32,11 +31,11 @@ def read_version(root: str = ROOT) -> str:
 def bump(version: str, part: str) -> str:
     major, minor, revision = (int(x) for x in version.split('.'))
     if part == 'major':
-        return '{}.0.0'.format(major + 1)
+        return f'{major + 1}.0.0'
     if part == 'minor':
-        return '{}.{}.0'.format(major, minor + 1)
+        return f'{major}.{minor + 1}.0'
     if part == 'revision':
-        return '{}.{}.{}'.format(major, minor, revision + 1)
+        return f'{major}.{minor}.{revision + 1}'
     raise ValueError('part must be revision, minor or major')
 
 
@@ -56,17 +55,18 @@ def default_since(root: str) -> str:
     return git(root, 'rev-list', '--max-parents=0', 'HEAD').split()[0]
 
 
-def display_name(root: str, kind: str, path: str) -> Optional[str]:
+def display_name(root: str, kind: str, path: str) -> str | None:
     """Display name of the content item a changed file belongs to."""
-    parts = path.split('/')
     if kind == 'Playbooks':
         if not path.endswith('.yml'):
             return None
         yml = os.path.join(root, path)
     else:
-        if len(parts) < 2:
+        kind_folder, _, rest = path.partition('/')
+        item = rest.split('/', 1)[0]
+        if not item:
             return None
-        yml = os.path.join(root, parts[0], parts[1], parts[1] + '.yml')
+        yml = os.path.join(root, kind_folder, item, item + '.yml')
     if not os.path.exists(yml):
         return None
     with open(yml) as f:
@@ -74,11 +74,11 @@ def display_name(root: str, kind: str, path: str) -> Optional[str]:
     return data.get('display') or data.get('name')
 
 
-def changed_items(root: str, since: str) -> Dict[str, List[str]]:
+def changed_items(root: str, since: str) -> dict[str, list[str]]:
     changed = git(root, 'diff', '--name-only', since, '--', 'Integrations', 'Scripts', 'Playbooks').split()
     changed += git(root, 'ls-files', '--others', '--exclude-standard', '--', 'Integrations', 'Scripts',
                    'Playbooks').split()
-    items: Dict[str, List[str]] = {}
+    items: dict[str, list[str]] = {}
     for path in changed:
         if path.endswith('_test.py') or '/test_data/' in path:
             continue
@@ -89,7 +89,7 @@ def changed_items(root: str, since: str) -> Dict[str, List[str]]:
     return items
 
 
-def render_notes(items: Dict[str, List[str]]) -> str:
+def render_notes(items: dict[str, list[str]]) -> str:
     lines = []
     for kind, heading in SECTIONS:
         if items.get(kind):
@@ -99,12 +99,12 @@ def render_notes(items: Dict[str, List[str]]) -> str:
     return '\n'.join(lines).rstrip() + '\n'
 
 
-def check_notes(text: str) -> List[str]:
+def check_notes(text: str) -> list[str]:
     """Problems that stop a release: placeholders, empty sections, no content."""
     problems = []
     if PLACEHOLDER in text or re.search(r'%%[A-Z_]+%%', text):
-        problems.append('a {} placeholder remains: write the release note'.format(PLACEHOLDER))
-    sections: List[Tuple[str, List[str]]] = []
+        problems.append(f'a {PLACEHOLDER} placeholder remains: write the release note')
+    sections: list[tuple[str, list[str]]] = []
     for line in text.splitlines():
         if line.startswith('##### '):
             sections.append((line[6:].strip(), []))
@@ -112,18 +112,18 @@ def check_notes(text: str) -> List[str]:
             sections[-1][1].append(line)
     for name, bullets in sections:
         if not bullets:
-            problems.append('section "{}" has no bullet'.format(name))
+            problems.append(f'section "{name}" has no bullet')
     if not sections:
         problems.append('no "##### <item>" section')
     return problems
 
 
-def cmd_bump(root: str, part: str, since: Optional[str]) -> int:
+def cmd_bump(root: str, part: str, since: str | None) -> int:
     current = read_version(root)
     new = bump(current, part)
     target = notes_path(new, root)
     if os.path.exists(target):
-        print('{} already exists'.format(target), file=sys.stderr)
+        print(f'{target} already exists', file=sys.stderr)
         return 1
     items = changed_items(root, since or default_since(root))
     if not items:
@@ -138,19 +138,19 @@ def cmd_bump(root: str, part: str, since: Optional[str]) -> int:
         f.write('\n')
     with open(target, 'w') as f:
         f.write(render_notes(items))
-    print('{} -> {}; edit {} and replace every {}'.format(current, new, os.path.relpath(target, root), PLACEHOLDER))
+    print(f'{current} -> {new}; edit {os.path.relpath(target, root)} and replace every {PLACEHOLDER}')
     return 0
 
 
 def cmd_check(root: str) -> int:
     path = notes_path(read_version(root), root)
     if not os.path.exists(path):
-        print('missing {}'.format(path), file=sys.stderr)
+        print(f'missing {path}', file=sys.stderr)
         return 1
     with open(path) as f:
         problems = check_notes(f.read())
     for problem in problems:
-        print('{}: {}'.format(os.path.relpath(path, root), problem), file=sys.stderr)
+        print(f'{os.path.relpath(path, root)}: {problem}', file=sys.stderr)
     return 1 if problems else 0
 
 

@@ -23,11 +23,16 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
+from collections.abc import Callable
 
 import yaml
 
 from devtools.paths import ROOT, code_dirs, runtime_dir
+
+# War-room entry types (CommonServerPython's EntryType values)
+NOTE_ENTRY, FILE_ENTRY, ERROR_ENTRY, INFO_FILE_ENTRY, WARNING_ENTRY = 1, 3, 4, 9, 11
+FILE_ENTRY_TYPES = (FILE_ENTRY, INFO_FILE_ENTRY)
 
 _DT_KEY = re.compile(r'^(?P<path>[^(]+)\((?P<selector>.*)\)$')
 _KEY_FIELD = re.compile(r'val\.([\w.]+)\s*&&\s*val\.\1\s*={2,3}\s*obj\.\1')
@@ -49,13 +54,13 @@ class CommandError(Exception):
     """A command ended with an error entry (the message is the entry's text)."""
 
 
-class PackIndex(object):
+class PackIndex:
     """The pack's integrations (commands -> brand) and scripts, read from their YAML."""
 
     def __init__(self, root: str = ROOT):
         self.root = root
-        self.integrations: Dict[str, Dict[str, Any]] = {}  # brand -> {folder, yaml, commands}
-        self.scripts: Dict[str, Dict[str, Any]] = {}  # script name -> {folder, yaml}
+        self.integrations: dict[str, dict[str, Any]] = {}  # brand -> {folder, yaml, commands}
+        self.scripts: dict[str, dict[str, Any]] = {}  # script name -> {folder, yaml}
         for kind in ('Integrations', 'Scripts'):
             base = os.path.join(root, kind)
             if not os.path.isdir(base):
@@ -73,7 +78,7 @@ class PackIndex(object):
                 else:
                     self.scripts[data.get('name') or data['commonfields']['id']] = entry
 
-    def defaults(self, brand_or_script: str, command: str) -> Dict[str, Any]:
+    def defaults(self, brand_or_script: str, command: str) -> dict[str, Any]:
         """The YAML defaultValue of each argument, which the server fills in when an argument is not given."""
         if brand_or_script in self.integrations:
             commands = self.integrations[brand_or_script]['yaml'].get('script', {}).get('commands', [])
@@ -82,7 +87,7 @@ class PackIndex(object):
             arguments = (self.scripts.get(brand_or_script) or {}).get('yaml', {}).get('args') or []
         return {a['name']: a['defaultValue'] for a in arguments if a.get('defaultValue') not in (None, '')}
 
-    def brand_of(self, command: str) -> Optional[str]:
+    def brand_of(self, command: str) -> str | None:
         for brand, entry in self.integrations.items():
             if command in entry['commands']:
                 return brand
@@ -100,12 +105,14 @@ class PackIndex(object):
 
 def _load_module(folder: str, name: str):
     spec = importlib.util.spec_from_file_location('_xsoar_run_' + name, os.path.join(folder, name + '.py'))
+    if spec is None or spec.loader is None:
+        raise ImportError(f'cannot load {name} from {folder}')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def _file_context(name: str, path: str, entry_id: str) -> Dict[str, Any]:
+def _file_context(name: str, path: str, entry_id: str) -> dict[str, Any]:
     hashes = {'MD5': hashlib.md5(), 'SHA1': hashlib.sha1(), 'SHA256': hashlib.sha256(), 'SHA512': hashlib.sha512()}
     size = 0
     with open(path, 'rb') as f:
@@ -121,7 +128,7 @@ def _file_context(name: str, path: str, entry_id: str) -> Dict[str, Any]:
                 Extension=extension, Type=mimetypes.guess_type(name)[0] or 'data')
 
 
-def _key_fields(selector: str) -> List[str]:
+def _key_fields(selector: str) -> list[str]:
     fields = _KEY_FIELD.findall(selector)
     return fields or _KEY_FIELD_LOOSE.findall(selector)
 
@@ -134,7 +141,7 @@ def _get_field(obj: Any, dotted: str) -> Any:
     return obj
 
 
-def _parent(context: Dict[str, Any], path: str) -> Tuple[Dict[str, Any], str]:
+def _parent(context: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
     """(the dict that holds the path's last key, creating the dicts on the way; that key)."""
     parts = path.split('.')
     node = context
@@ -145,7 +152,7 @@ def _parent(context: Dict[str, Any], path: str) -> Tuple[Dict[str, Any], str]:
     return node, parts[-1]
 
 
-def _set_path(context: Dict[str, Any], path: str, value: Any, replace: bool = False) -> None:
+def _set_path(context: dict[str, Any], path: str, value: Any, replace: bool = False) -> None:
     node, last = _parent(context, path)
     if replace or last not in node:
         node[last] = copy.deepcopy(value)
@@ -155,7 +162,7 @@ def _set_path(context: Dict[str, Any], path: str, value: Any, replace: bool = Fa
     node[last] = existing + (copy.deepcopy(value) if isinstance(value, list) else [copy.deepcopy(value)])
 
 
-def _merge_keyed(context: Dict[str, Any], path: str, fields: List[str], value: Any) -> None:
+def _merge_keyed(context: dict[str, Any], path: str, fields: list[str], value: Any) -> None:
     node, last = _parent(context, path)
     current = node.get(last)
     items = [] if current is None else (current if isinstance(current, list) else [current])
@@ -168,7 +175,7 @@ def _merge_keyed(context: Dict[str, Any], path: str, fields: List[str], value: A
             return None
         return tuple(repr(part) for part in key)
 
-    index = {}
+    index: dict[Any, Any] = {}
     for old in items:
         index.setdefault(key_of(old), old)
     index.pop(None, None)
@@ -178,14 +185,14 @@ def _merge_keyed(context: Dict[str, Any], path: str, fields: List[str], value: A
         if key is not None and key in index:
             index[key].update(new)
         else:
-            new = dict(new) if isinstance(new, dict) else copy.deepcopy(new)
-            items.append(new)
+            added = dict(new) if isinstance(new, dict) else copy.deepcopy(new)
+            items.append(added)
             if key is not None:
-                index[key] = new
+                index[key] = added
     node[last] = items[0] if len(items) == 1 else items
 
 
-def merge_context(context: Dict[str, Any], entry_context: Dict[str, Any]) -> None:
+def merge_context(context: dict[str, Any], entry_context: dict[str, Any]) -> None:
     """Merge one entry's EntryContext into the incident context, the way the server does."""
     for key, value in (entry_context or {}).items():
         if value is None:
@@ -200,17 +207,16 @@ def merge_context(context: Dict[str, Any], entry_context: Dict[str, Any]) -> Non
             if fields:
                 _merge_keyed(context, path, fields, value)
                 continue
-            path = path  # an unsupported selector: keep the data, append
+            _set_path(context, path, value)  # an unsupported selector: keep the data, append
         else:
-            path = key
-        _set_path(context, path, value)
+            _set_path(context, key, value)
 
 
-def get_context_path(context: Dict[str, Any], path: str) -> Any:
+def get_context_path(context: dict[str, Any], path: str) -> Any:
     """Value at a dotted context path; lists along the way are flattened (XSOAR DT style)."""
-    nodes: List[Any] = [context]
+    nodes: list[Any] = [context]
     for part in path.split('.'):
-        next_nodes: List[Any] = []
+        next_nodes: list[Any] = []
         for node in nodes:
             for item in (node if isinstance(node, list) else [node]):
                 if isinstance(item, dict) and part in item:
@@ -218,7 +224,7 @@ def get_context_path(context: Dict[str, Any], path: str) -> Any:
         nodes = next_nodes
         if not nodes:
             return None
-    flat: List[Any] = []
+    flat: list[Any] = []
     for node in nodes:
         flat.extend(node if isinstance(node, list) else [node])
     if len(flat) == 1 and not isinstance(nodes[0], list):
@@ -226,34 +232,34 @@ def get_context_path(context: Dict[str, Any], path: str) -> Any:
     return flat
 
 
-class Session(object):
+class Session:
     """One incident's war room and context, with the integration instances it may use."""
 
-    def __init__(self, instances: Optional[Dict[str, Dict[str, Any]]] = None, workdir: Optional[str] = None,
-                 poll_sleep_scale: float = 0.0, on_event: Optional[Callable[[str], None]] = None,
-                 index: Optional[PackIndex] = None, max_polls: int = 500, file_context: bool = True):
+    def __init__(self, instances: dict[str, dict[str, Any]] | None = None, workdir: str | None = None,
+                 poll_sleep_scale: float = 0.0, on_event: Callable[[str], None] | None = None,
+                 index: PackIndex | None = None, max_polls: int = 500, file_context: bool = True):
         self.index = index or PackIndex()
-        self.instances: Dict[str, Dict[str, Any]] = {}
+        self.instances: dict[str, dict[str, Any]] = {}
         for name, params in (instances or {}).items():
             self.instances[self.index.brand_for_folder(name)] = params
         self.workdir = workdir or tempfile.mkdtemp(prefix='xsoar-run-')
         self.files_dir = os.path.join(self.workdir, 'files')
         os.makedirs(self.files_dir, exist_ok=True)
-        self.context: Dict[str, Any] = {}
-        self.entries: List[Dict[str, Any]] = []
-        self.files: Dict[str, Dict[str, Any]] = {}  # entry id -> {name, path}
-        self.integration_contexts: Dict[str, Dict[str, Any]] = {}
+        self.context: dict[str, Any] = {}
+        self.entries: list[dict[str, Any]] = []
+        self.files: dict[str, dict[str, Any]] = {}  # entry id -> {name, path}
+        self.integration_contexts: dict[str, dict[str, Any]] = {}
         self.poll_sleep_scale = poll_sleep_scale
         self.on_event = on_event or (lambda message: None)
         self.max_polls = max_polls
         self.file_context = file_context  # the server hashes war-room files; benchmarks of the integration skip it
         self._entry_counter = 0
-        self.incident: Dict[str, Any] = {'id': '1', 'name': 'Local incident', 'CustomFields': {}, 'labels': []}
+        self.incident: dict[str, Any] = {'id': '1', 'name': 'Local incident', 'CustomFields': {}, 'labels': []}
 
     # -- the demistomock patching
 
-    def _patched(self, params: Dict[str, Any], args: Dict[str, Any], command: str, brand: str,
-                 sink: List[Any]) -> Dict[str, Any]:
+    def _patched(self, params: dict[str, Any], args: dict[str, Any], command: str, brand: str,
+                 sink: list[Any]) -> dict[str, Any]:
         store = self.integration_contexts.setdefault(brand, {})
 
         def set_ctx(value, *rest, **kw):
@@ -285,13 +291,13 @@ class Session(object):
             'callingContext': {'context': {'IntegrationBrand': brand, 'IntegrationInstance': brand}},
         }
 
-    def _get_file_path(self, entry_id: str) -> Dict[str, str]:
+    def _get_file_path(self, entry_id: str) -> dict[str, str]:
         if entry_id not in self.files:
-            raise ValueError('No file entry {}'.format(entry_id))
+            raise ValueError(f'No file entry {entry_id}')
         f = self.files[entry_id]
         return {'id': entry_id, 'path': f['path'], 'name': f['name']}
 
-    def _run_code(self, folder: str, module_name: str, patches: Dict[str, Any]) -> None:
+    def _run_code(self, folder: str, module_name: str, patches: dict[str, Any]) -> None:
         saved = {name: getattr(demisto, name, None) for name in patches}
         cwd = os.getcwd()
         try:
@@ -310,23 +316,24 @@ class Session(object):
 
     # -- entries
 
-    def _store_entries(self, raw_entries: List[Any], source: str) -> List[Dict[str, Any]]:
+    def _store_entries(self, raw_entries: list[Any], source: str) -> list[dict[str, Any]]:
         stored = []
         for raw in raw_entries:
             if raw is None:
                 continue
-            entry = {'Type': 1, 'ContentsFormat': 'text', 'Contents': raw} if isinstance(raw, str) else dict(raw)
+            entry: dict[str, Any] = ({'Type': NOTE_ENTRY, 'ContentsFormat': 'text', 'Contents': raw}
+                                     if isinstance(raw, str) else dict(raw))
             self._entry_counter += 1
-            entry['ID'] = '{}@1'.format(self._entry_counter)
+            entry['ID'] = f'{self._entry_counter}@1'
             entry['Source'] = source
-            if entry.get('Type') in (3, 9) and entry.get('FileID'):
+            if entry.get('Type') in FILE_ENTRY_TYPES and entry.get('FileID'):
                 produced = os.path.join(self.workdir, '1_' + entry['FileID'])
                 if not os.path.exists(produced):
-                    entry = {'Type': 4, 'ContentsFormat': 'text', 'ID': entry['ID'], 'Source': source,
+                    entry = {'Type': ERROR_ENTRY, 'ContentsFormat': 'text', 'ID': entry['ID'], 'Source': source,
                              'Contents': 'File entry {} has no content on disk'.format(entry.get('File'))}
                 else:
                     name = entry.get('File') or 'file'
-                    dest = os.path.join(self.files_dir, '{}_{}'.format(self._entry_counter, os.path.basename(name)))
+                    dest = os.path.join(self.files_dir, f'{self._entry_counter}_{os.path.basename(name)}')
                     shutil.move(produced, dest)
                     self.files[entry['ID']] = {'name': name, 'path': dest}
                     file_ctx = _file_context(name, dest, entry['ID']) if self.file_context else {
@@ -341,21 +348,21 @@ class Session(object):
 
     # -- public API
 
-    def execute(self, command: str, args: Optional[Dict[str, Any]] = None, using: Optional[str] = None,
-                follow_polling: bool = True) -> List[Dict[str, Any]]:
+    def execute(self, command: str, args: dict[str, Any] | None = None, using: str | None = None,
+                follow_polling: bool = True) -> list[dict[str, Any]]:
         """Run an integration command; returns every entry it (and its polling runs) produced."""
         brand = self.index.brand_for_folder(using) if using else self.index.brand_of(command)
         if brand is None:
-            raise KeyError('No integration in the pack has the command {}'.format(command))
+            raise KeyError(f'No integration in the pack has the command {command}')
         if brand not in self.instances:
-            raise KeyError('No enabled instance of {} in this session'.format(brand))
+            raise KeyError(f'No enabled instance of {brand} in this session')
         entry = self.index.integrations[brand]
         args = dict(self.index.defaults(brand, command), **{k: v for k, v in (args or {}).items() if v is not None})
-        produced: List[Dict[str, Any]] = []
+        produced: list[dict[str, Any]] = []
         polls, waited = 0, 0.0
         while True:
-            sink: List[Any] = []
-            self.on_event('run {} {}'.format(command, ' '.join('{}={}'.format(k, v) for k, v in args.items()
+            sink: list[Any] = []
+            self.on_event('run {} {}'.format(command, ' '.join(f'{k}={v}' for k, v in args.items()
                                                                if k not in ('polling_started',))).strip())
             self._run_code(entry['folder'], entry['module'],
                            self._patched(self.instances[brand], args, command, brand, sink))
@@ -370,8 +377,8 @@ class Session(object):
             timeout = float(poll.get('Timeout') or 600)
             waited += next_run
             if waited > timeout or polls > self.max_polls:
-                timeout_entry = {'Type': 4, 'ContentsFormat': 'text',
-                                 'Contents': 'Polling of {} timed out after {:.0f} s'.format(command, timeout)}
+                timeout_entry = {'Type': ERROR_ENTRY, 'ContentsFormat': 'text',
+                                 'Contents': f'Polling of {command} timed out after {timeout:.0f} s'}
                 produced.extend(self._store_entries([timeout_entry], brand))
                 return produced
             self.on_event('wait {:.0f} s before {} polls again (poll {}{})'.format(
@@ -382,38 +389,38 @@ class Session(object):
             command = poll['PollingCommand']
             args = dict(poll.get('PollingArgs') or {})
 
-    def run_script(self, name: str, args: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+    def run_script(self, name: str, args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one of the pack's scripts with args; its executeCommand calls go to this session."""
         if name not in self.index.scripts:
-            raise KeyError('No script {} in the pack'.format(name))
+            raise KeyError(f'No script {name} in the pack')
         entry = self.index.scripts[name]
-        sink: List[Any] = []
-        self.on_event('script {}'.format(name))
+        sink: list[Any] = []
+        self.on_event(f'script {name}')
         args = dict(self.index.defaults(name, name), **{k: v for k, v in (args or {}).items() if v is not None})
         self._run_code(entry['folder'], entry['module'], self._patched({}, args, name, name, sink))
         return self._store_entries(sink, name)
 
-    def _execute_from_script(self, command: str, args: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _execute_from_script(self, command: str, args: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             if command in self.index.scripts:
                 return self.run_script(command, args)
             return self.execute(command, args)
         except KeyError as error:
-            return [{'Type': 4, 'ContentsFormat': 'text', 'Contents': str(error)}]
+            return [{'Type': ERROR_ENTRY, 'ContentsFormat': 'text', 'Contents': str(error)}]
 
     def file_path(self, entry_id: str) -> str:
         return self.files[entry_id]['path']
 
 
-def errors_of(entries: List[Dict[str, Any]]) -> List[str]:
+def errors_of(entries: list[dict[str, Any]]) -> list[str]:
     return [str(e.get('Contents') if e.get('Contents') not in (None, '') else e.get('HumanReadable'))
-            for e in entries if e.get('Type') == 4]
+            for e in entries if e.get('Type') == ERROR_ENTRY]
 
 
-def readable_of(entry: Dict[str, Any]) -> str:
+def readable_of(entry: dict[str, Any]) -> str:
     if entry.get('HumanReadable'):
         return str(entry['HumanReadable'])
-    if entry.get('Type') in (3, 9):
+    if entry.get('Type') in FILE_ENTRY_TYPES:
         ctx = entry.get('FileContext') or {}
         return 'File: {} ({} bytes, SHA256 {})'.format(entry.get('File'), ctx.get('Size'), ctx.get('SHA256'))
     contents = entry.get('Contents')

@@ -67,7 +67,7 @@ def test_retrieval_paths(args):
         files = xdr.build_retrieval_files(args)
     except (DemistoException, ValueError):
         return
-    batches = xdr.split_retrieval(['e{}'.format(i) for i in range(15)], files)
+    batches = xdr.split_retrieval([f'e{i}' for i in range(15)], files)
     for endpoints, batch in batches:
         assert len(endpoints) <= xdr.MAX_ENDPOINTS_PER_RETRIEVAL
         assert sum(len(v) for v in batch.values()) <= xdr.MAX_FILES_PER_RETRIEVAL
@@ -112,7 +112,7 @@ def test_arbitrary_zips_extract_or_fail_cleanly(tmp_path, monkeypatch, members, 
         path.write_bytes(blob)
         before = set(p.name for p in tmp_path.iterdir())
         try:
-            rows, entries = xdr.extract_zip_to_war_room(str(path), xdr.ZipLimits(10 * 1024 * 1024, 100, 100))
+            rows, entries = xdr.extract_zip_to_war_room(str(path), xdr.ZipLimits({'max_total_size_mb': '10', 'max_compression_ratio': '100', 'max_entries': '100'}))
         except DemistoException:
             assert set(p.name for p in tmp_path.iterdir()) == before  # nothing partial left
             continue

@@ -2,26 +2,27 @@
 import hashlib
 import io
 import zipfile
+from typing import Any
 
 import pytest
 
-from devtools.runner import Session, errors_of, get_context_path, merge_context
+from devtools.runner import PackIndex, Session, errors_of, get_context_path, merge_context
 
 XDR_URL = 'https://api-tenant.example.com'
 API = XDR_URL + '/public_api/v1/'
-PARAMS = {'url': XDR_URL, 'credentials': {'identifier': '5', 'password': 'runner-test-key-0123456789'},
+PARAMS: dict[str, Any] = {'url': XDR_URL, 'credentials': {'identifier': '5', 'password': 'runner-test-key-0123456789'},
           'auth_type': 'Standard'}
 
 
 def test_merge_keyed_updates_matching_objects():
-    context = {}
+    context: dict = {}
     merge_context(context, {'V.O(val.id && val.id == obj.id)': [{'id': 1, 's': 'a'}, {'id': 2, 's': 'b'}]})
     merge_context(context, {'V.O(val.id && val.id == obj.id)': {'id': 1, 's': 'c', 'n': 5}})
     assert context == {'V': {'O': [{'id': 1, 's': 'c', 'n': 5}, {'id': 2, 's': 'b'}]}}
 
 
 def test_merge_multi_key_and_replace_and_plain_append():
-    context = {}
+    context: dict = {}
     key = 'V.R(val.a && val.a == obj.a && val.e && val.e == obj.e)'
     merge_context(context, {key: [{'a': 1, 'e': 'x'}, {'a': 1, 'e': 'y'}]})
     merge_context(context, {key: {'a': 1, 'e': 'y', 'done': True}})
@@ -59,7 +60,7 @@ def test_session_runs_polling_to_completion_with_files_in_context(requests_mock,
     requests_mock.post(API + 'actions/file_retrieval_details',
                        json={'reply': {'data': {'ep1': XDR_URL + '/public_api/v1/download/abc'}}})
     requests_mock.post(API + 'download/abc', content=make_zip({'C/temp/evil.exe': payload}))
-    events = []
+    events: list[str] = []
     session = Session(instances={'CortexXDRResponse': PARAMS}, workdir=str(tmp_path), on_event=events.append)
     entries = session.execute('xdr-response-file-retrieve', {'endpoint_ids': 'ep1', 'windows_file_paths': 'C:\\temp\\evil.exe',
                                                     'polling': 'true', 'interval_in_seconds': '10'})
@@ -97,7 +98,6 @@ def test_session_error_entry_and_no_instance(requests_mock, tmp_path):
 
 
 def test_yaml_default_values_are_filled_in_like_the_server(tmp_path):
-    from devtools.runner import PackIndex
     defaults = PackIndex().defaults('Cortex XDR - Response Actions', 'xdr-response-file-retrieve')
     assert defaults['polling'] == 'true' and defaults['max_entries'] == '1000'
     assert 'endpoint_ids' not in defaults

@@ -32,9 +32,9 @@ def test_parse_rows_rejects(value):
 
 
 def test_main(monkeypatch):
-    entries = []
+    entries: list = []
     monkeypatch.setattr(demisto, 'args', lambda: {'retrieved_files': ROWS})
-    monkeypatch.setattr(demisto, 'results', lambda r: entries.append(r))
+    monkeypatch.setattr(demisto, 'results', entries.append)
     script.main()
     context = entries[0]['EntryContext']['XDRRetrievalSummary']
     assert context['Succeeded'] == 1 and context['Failed'] == 1

@@ -25,7 +25,7 @@ def main(argv=None):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     signal.signal(signal.SIGINT, lambda *a: stop.set())
-    print('EMULATOR_URL={}'.format(emulator.url), flush=True)
+    print(f'EMULATOR_URL={emulator.url}', flush=True)
     stop.wait()
     emulator.stop()
     return 0

@@ -57,7 +57,7 @@ def distribution_file_bytes(distribution_id, package_type):
 
 
 def package_id(index):
-    return str(uuid.uuid5(PACKAGE_NAMESPACE, 'package-{}'.format(index)))
+    return str(uuid.uuid5(PACKAGE_NAMESPACE, f'package-{index}'))
 
 
 def package_file_bytes(pkg_id):

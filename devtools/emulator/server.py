@@ -51,29 +51,29 @@ def build_packages(count=25):
     for i in range(count):
         pid = content.package_id(i)
         name = ['Collect-Autoruns', 'Dump-Prefetch', 'Hunt-Persistence', 'Scan-Yara', 'Grab-EventLogs'][i % 5]
-        version = '1.{}.{}'.format(i % 4, i)
-        file_name = '{}-{}.zip'.format(name.lower(), version)
+        version = f'1.{i % 4}.{i}'
+        file_name = f'{name.lower()}-{version}.zip'
         packages[pid] = {
             'category': 'cylance' if i % 3 == 0 else 'custom',
             'downloadUrl': None,  # filled per request with the storage host
             'packageDescriptor': {
                 'description': '{} for incident responders (package {}).'.format(name.replace('-', ' '), i),
-                'examples': [{'description': 'Run with defaults', 'invocationString': '{} --all'.format(name)},
+                'examples': [{'description': 'Run with defaults', 'invocationString': f'{name} --all'},
                              {'description': 'Write results to a share',
-                              'invocationString': '{} --out \\\\ir-share\\results'.format(name)}],
+                              'invocationString': f'{name} --out \\\\ir-share\\results'}],
                 'name': name, 'packageId': pid, 'version': version,
                 'packageInfo': {'entryPoint': 'main.py', 'fileName': file_name, 'fileType': 'python'}},
             'packageId': pid, 'playbookCount': i % 4,
             'size': len(content.package_file_bytes(pid)),
             'status': PACKAGE_STATUSES[i % len(PACKAGE_STATUSES)], 'timeout': 300,
-            'uploadedBy': {'id': str(uuid.uuid5(content.PACKAGE_NAMESPACE, 'user-{}'.format(i % 3))),
+            'uploadedBy': {'id': str(uuid.uuid5(content.PACKAGE_NAMESPACE, f'user-{i % 3}')),
                            'login': ['ir.lead@example.com', 'analyst@example.com', 'soc@example.com'][i % 3]},
-            'uploadedOn': '2026-{:02d}-{:02d}T{:02d}:15:00Z'.format(1 + i % 12, 1 + i % 28, i % 24),
+            'uploadedOn': f'2026-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:15:00Z',
         }
     return packages
 
 
-class State(object):
+class State:
     def __init__(self, emulator):
         self.emulator = emulator
         self.lock = threading.Lock()
@@ -127,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch('DELETE')
 
     def base_url(self):
-        return '{}://{}'.format(self.emu.scheme, self.headers.get('Host') or '127.0.0.1:{}'.format(self.emu.port))
+        return '{}://{}'.format(self.emu.scheme, self.headers.get('Host') or f'127.0.0.1:{self.emu.port}')
 
     def read_body(self):
         length = int(self.headers.get('Content-Length') or 0)
@@ -216,7 +216,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.xdr(method, path[len('/public_api/v1/'):], body, fault)
             if path == '/auth/v2/token' or path.startswith('/packages/v2'):
                 return self.cylance(method, path, query, body, fault)
-            raise xdr_error(404, 'Unknown path {}'.format(path))
+            raise xdr_error(404, f'Unknown path {path}')
         except Reply as reply:
             self.send(reply.status, reply.body, headers=reply.headers)
         except (BrokenPipeError, ConnectionResetError):
@@ -264,8 +264,8 @@ class Handler(BaseHTTPRequestHandler):
             status = int(fault.get('status', 500))
             body = fault.get('body')
             if body is None:
-                body = {'message': 'Injected error {}'.format(status)} if cylance else {
-                    'err_code': status, 'err_msg': 'Injected error {}'.format(status), 'err_extra': None}
+                body = {'message': f'Injected error {status}'} if cylance else {
+                    'err_code': status, 'err_msg': f'Injected error {status}', 'err_extra': None}
             headers = {'Retry-After': fault['retry_after']} if fault.get('retry_after') is not None else {}
             self.send(status, body, headers=headers)
         elif kind == 'non_json':
@@ -312,13 +312,13 @@ class Handler(BaseHTTPRequestHandler):
         try:
             payload = json.loads(body or b'')
         except ValueError as error:
-            raise xdr_error(400, json.dumps({'line': 1, 'column': 1, 'message': 'invalid JSON: {}'.format(error)}))
+            raise xdr_error(400, json.dumps({'line': 1, 'column': 1, 'message': f'invalid JSON: {error}'}))
         self.xdr_auth()
         if not isinstance(payload, dict) or not isinstance(payload.get('request_data'), dict):
             raise xdr_error(400, json.dumps({'line': 1, 'column': 1, 'message': 'request_data is required'}))
         handler = XDR_ROUTES.get(endpoint)
         if handler is None:
-            raise xdr_error(404, 'Unknown API {}'.format(endpoint))
+            raise xdr_error(404, f'Unknown API {endpoint}')
         reply = handler(self, payload['request_data'])
         self.send(200, json.dumps({'reply': reply}).encode(), reset=bool(fault and fault['kind'] == 'reset'))
 
@@ -336,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
                                  'macos_version)')
         with self.emu.state.lock:
             # deterministic per run (name and creation order), so examples and tests can name it
-            distribution_id = hashlib.md5('{}|{}'.format(name, len(self.emu.state.distributions)).encode()).hexdigest()
+            distribution_id = hashlib.md5(f'{name}|{len(self.emu.state.distributions)}'.encode()).hexdigest()
             self.emu.state.distributions[distribution_id] = {'name': name, 'platform': platform,
                                                              'package_type': package_type, 'polls': 0}
         return {'distribution_id': distribution_id}
@@ -444,7 +444,7 @@ class Handler(BaseHTTPRequestHandler):
                     api_value = hashlib.sha256('{}|{}'.format(action['id'], endpoint_id).encode()).hexdigest()
                     action['links'][endpoint_id] = api_value
                     self.emu.state.downloads[api_value] = (action, endpoint_id)
-                links[endpoint_id] = '{}/public_api/v1/download/{}'.format(self.base_url(), api_value)
+                links[endpoint_id] = f'{self.base_url()}/public_api/v1/download/{api_value}'
         return {'data': links}
 
     def quarantine_status(self, data):
@@ -452,13 +452,13 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(files, list) or not files:
             raise xdr_error(400, 'files must be a non-empty list')
         if len(files) > self.emu.quarantine_batch_limit:
-            raise xdr_error(400, 'At most {} files per request'.format(self.emu.quarantine_batch_limit))
+            raise xdr_error(400, f'At most {self.emu.quarantine_batch_limit} files per request')
         reply = []
         for index, item in enumerate(files):
             if not isinstance(item, dict) or not SHA256_RE.match(str(item.get('file_hash', ''))):
-                raise xdr_error(400, 'files[{}].file_hash must be a valid SHA256'.format(index))
+                raise xdr_error(400, f'files[{index}].file_hash must be a valid SHA256')
             if not item.get('endpoint_id') or not item.get('file_path'):
-                raise xdr_error(400, 'files[{}] needs endpoint_id and file_path'.format(index))
+                raise xdr_error(400, f'files[{index}] needs endpoint_id and file_path')
             reply.append({'endpoint_id': item['endpoint_id'], 'file_path': item['file_path'],
                           'file_hash': item['file_hash'], 'status': content.is_quarantined(item['file_hash'])})
         return reply
@@ -475,7 +475,7 @@ class Handler(BaseHTTPRequestHandler):
                                             'ok.txt': b'fine'}), 'application/zip')
         if kind == 'many_entries':
             count = int(fault.get('entries', 20000))
-            return self.send(200, make_zip({'f{:05d}.txt'.format(i): b'x' for i in range(count)}), 'application/zip')
+            return self.send(200, make_zip({f'f{i:05d}.txt': b'x' for i in range(count)}), 'application/zip')
         if kind == 'zip_bomb':
             return self.send_stream(200, zip_bomb(int(fault.get('uncompressed_mb', 300))))
         large = int(fault.get('size', 0)) if kind == 'large_file' else self.emu.large_file_size
@@ -571,7 +571,7 @@ class Handler(BaseHTTPRequestHandler):
         except jwt.PyJWTError:
             raise Reply(401, {'message': 'Invalid token'})
         if scope not in (claims.get('scp') or []):
-            raise Reply(403, {'message': 'The token lacks the {} scope'.format(scope)})
+            raise Reply(403, {'message': f'The token lacks the {scope} scope'})
 
     def with_url(self, package):
         package = json.loads(json.dumps(package))
@@ -585,7 +585,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 return int(query.get(name, [default])[0])
             except ValueError:
-                raise Reply(400, {'message': '{} must be a number'.format(name)})
+                raise Reply(400, {'message': f'{name} must be a number'})
         page, page_size = number('page', 1), number('page_size', 10)
         if page < 1 or page_size < 1 or page_size > 200:
             raise Reply(400, {'message': 'page must be >= 1 and page_size between 1 and 200'})
@@ -627,7 +627,7 @@ def make_zip(files):
     return buffer.getvalue()
 
 
-class _Pipe(object):
+class _Pipe:
     """An unseekable sink for zipfile: collects bytes for a generator to hand out."""
 
     def __init__(self):
@@ -685,7 +685,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-class Emulator(object):
+class Emulator:
     """The XDR + Cylance emulator on 127.0.0.1; start()/stop() or use as a context manager."""
 
     def __init__(self, port=0, host='127.0.0.1', faults=None, action_steps=2, distribution_steps=2,
@@ -735,7 +735,7 @@ class Emulator(object):
 
     @property
     def url(self):
-        return '{}://{}:{}'.format(self.scheme, self.host, self.port)
+        return f'{self.scheme}://{self.host}:{self.port}'
 
     @property
     def scheme(self):
@@ -743,7 +743,7 @@ class Emulator(object):
 
     @property
     def alt_url(self):
-        return '{}://localhost:{}'.format(self.scheme, self.port)
+        return f'{self.scheme}://localhost:{self.port}'
 
     def add_fault(self, path, kind, count=None, **params):
         rule = dict(params, path=path, kind=kind, count=count)

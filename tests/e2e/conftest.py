@@ -29,7 +29,7 @@ def make_session(emulator, tmp_path):
         params = instances.emulator_params(emulator, auth)
         if only:
             params = {name: params[name] for name in only}
-        return Session(instances=params, workdir=str(tmp_path / 'run-{}'.format(time.monotonic_ns())))
+        return Session(instances=params, workdir=str(tmp_path / f'run-{time.monotonic_ns()}'))
     return make
 
 
@@ -47,18 +47,19 @@ def assert_no_secrets(session, caplog, extra=()):
     assert 'Bearer ' not in blob
 
 
-class SubprocessEmulator(object):
+class SubprocessEmulator:
     """The emulator in its own process, so tests may patch time.sleep in this one."""
 
     def __init__(self):
         self.proc = subprocess.Popen([sys.executable, '-m', 'devtools.emulator', 'serve', '--port', '0',
                                       '--action-steps', '1'], cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
+        assert self.proc.stdout and self.proc.stderr  # both are pipes
         line = self.proc.stdout.readline()
         match = re.search(r'EMULATOR_URL=(\S+)', line)
         if not match:
             self.proc.kill()
-            raise RuntimeError('emulator did not start: {} {}'.format(line, self.proc.stderr.read()))
+            raise RuntimeError(f'emulator did not start: {line} {self.proc.stderr.read()}')
         self.url = match.group(1)
 
     def add_fault(self, path, kind, count=None, **params):

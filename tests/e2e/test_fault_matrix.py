@@ -5,25 +5,33 @@ problem, with no traceback; no file entry is reported for a failed download and 
 in the working directory; retries are bounded in count and in the time they would wait; no secret (API
 key, computed Authorization value, Cylance secret or token) appears in entries, context or logs.
 The emulator runs in its own process so that time.sleep can be recorded here instead of waited.
+The whole matrix (integration, command, fault, outcome) is written to build/fault-matrix.md; the test log
+keeps one summary line.
 """
 import json
 import logging
 import os
 import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pytest
 
 from devtools import instances
+from devtools.paths import ROOT
 from devtools.runner import Session, errors_of
 from tests.e2e.conftest import SubprocessEmulator, assert_no_secrets
 
 XDR = 'CortexXDRResponse'
 CYLANCE = 'CylanceOpticsPackages'
 MAX_ATTEMPTS = 4  # one call plus three retries
-MATRIX = []  # (integration, command, fault, outcome) rows printed at the end of the run
+MAX_RETRY_WAIT_SECONDS = 3 * 60
+MAX_CELL_SECONDS = 60
+MATRIX_FILE = os.path.join(ROOT, 'build', 'fault-matrix.md')
+MATRIX: list[tuple[str, str, str, str]] = []  # (integration, command, fault, outcome), written at the end of the run
 
 ZIP_FAULTS = ('truncated_zip', 'zip_slip', 'zip_bomb', 'many_entries')
-FAULTS = [
+FAULTS: list[tuple[str, dict[str, Any], str | None]] = [
     ('400', {'kind': 'status', 'status': 400}, 'status 400'),
     ('401', {'kind': 'status', 'status': 401}, 'status 401'),
     ('402', {'kind': 'status', 'status': 402}, 'status 402'),
@@ -39,9 +47,9 @@ FAULTS = [
     ('reset', {'kind': 'reset'}, None),
     ('non_json', {'kind': 'non_json'}, 'not JSON'),
     ('missing_keys', {'kind': 'missing_keys'}, None),
-    ('truncated_zip', {'kind': 'truncated_zip'}, 'not a valid zip'),
+    ('truncated_zip', {'kind': 'truncated_zip'}, 'truncated, corrupt or not a zip'),
     ('zip_slip', {'kind': 'zip_slip'}, 'unsafe entry'),
-    ('zip_bomb', {'kind': 'zip_bomb', 'uncompressed_mb': 200}, 'compression ratio'),
+    ('zip_bomb', {'kind': 'zip_bomb', 'uncompressed_mb': 20}, 'compression ratio'),
     ('many_entries', {'kind': 'many_entries', 'entries': 2000}, 'max_entries'),
 ]
 
@@ -67,8 +75,9 @@ def xdr_setup_action(session):
     return {'action_id': str(action_id)}
 
 
-# integration, command, fault path for API faults, fault path for download faults, args, setup
-XDR_CELLS = [
+# command, fault path for API faults, fault path for download faults, args, setup
+CommandRow = tuple[str, str, str | None, dict[str, str], Callable[[Session], dict[str, str]] | None]
+XDR_CELLS: list[CommandRow] = [
     ('test-module', 'distributions/get_versions', None, {}, None),
     ('xdr-response-get-distribution-versions', 'distributions/get_versions', None, {}, None),
     ('xdr-response-create-distribution', 'distributions/create', None,
@@ -92,7 +101,7 @@ def cylance_setup(session):
     return {'package_id': package['packageId']}
 
 
-CYLANCE_CELLS = [
+CYLANCE_CELLS: list[CommandRow] = [
     ('test-module', 'packages/v2', None, {}, None),
     ('cylance-optics-list-packages', 'packages/v2', None, {}, None),
     ('cylance-optics-get-package', 'packages/v2/', None, {}, cylance_setup),
@@ -100,21 +109,34 @@ CYLANCE_CELLS = [
 ]
 
 
+class Cell(NamedTuple):
+    """One command of one integration under one fault."""
+    integration: str
+    command: str
+    api_path: str
+    download_path: str | None
+    args: dict[str, str]
+    setup: Callable[[Session], dict[str, str]] | None
+    name: str
+    fault: dict[str, Any]
+    expected: str | None
+
+
 def cells():
-    have_cylance = os.path.isdir(os.path.join(os.path.dirname(__file__), '..', '..', 'Integrations', CYLANCE))
+    have_cylance = os.path.isdir(os.path.join(ROOT, 'Integrations', CYLANCE))
     table = [(XDR, cell) for cell in XDR_CELLS] + ([(CYLANCE, cell) for cell in CYLANCE_CELLS] if have_cylance else [])
     for integration, (command, api_path, download_path, args, setup) in table:
         for name, fault, expected in FAULTS:
             if name in ZIP_FAULTS and download_path != '/download/':
                 continue  # zip faults only exist where a zip is downloaded
-            yield pytest.param(integration, command, api_path, download_path, args, setup, name, fault, expected,
-                               id='{}-{}-{}'.format(integration, command, name))
+            yield pytest.param(Cell(integration, command, api_path, download_path, args, setup, name, fault, expected),
+                               id=f'{integration}-{command}-{name}')
         if download_path:
             for name in ('reset', 'status'):
                 fault = {'kind': 'reset'} if name == 'reset' else {'kind': 'status', 'status': 500}
-                yield pytest.param(integration, command, download_path, download_path, args, setup,
-                                   'download-' + name, fault, None,
-                                   id='{}-{}-download-{}'.format(integration, command, name))
+                yield pytest.param(Cell(integration, command, download_path, download_path, args, setup,
+                                        'download-' + name, fault, None),
+                                   id=f'{integration}-{command}-download-{name}')
 
 
 @pytest.fixture(scope='module')
@@ -126,15 +148,14 @@ def emulator():
 
 @pytest.fixture
 def sleeps(monkeypatch):
-    recorded = []
+    recorded: list[float] = []
     monkeypatch.setattr(time, 'sleep', recorded.append)
     return recorded
 
 
-@pytest.mark.parametrize('integration, command, api_path, download_path, args, setup, name, fault, expected',
-                         list(cells()))
-def test_fault_cell(emulator, tmp_path, caplog, sleeps, integration, command, api_path, download_path, args, setup,
-                    name, fault, expected):
+@pytest.mark.parametrize('cell', list(cells()))
+def test_fault_cell(emulator, tmp_path, caplog, sleeps, cell):
+    integration, command, api_path, download_path, args, setup, name, fault, expected = cell
     caplog.set_level(logging.DEBUG)
     emulator.reset()
     params = instances.emulator_params(emulator, 'advanced' if integration == XDR else 'standard')
@@ -157,10 +178,10 @@ def test_fault_cell(emulator, tmp_path, caplog, sleeps, integration, command, ap
     text = json.dumps(entries, default=str)
     outcome_message = errors[0] if errors else (entries[0].get('Contents') if command == 'test-module' else '')
     assert errors or (command == 'test-module' and outcome_message != 'ok'), \
-        '{} under {} did not fail: {}'.format(command, name, text[:500])
+        f'{command} under {name} did not fail: {text[:500]}'
     assert 'Traceback' not in text and 'KeyError' not in text and 'AttributeError' not in text
     if expected:
-        assert expected in text, '{} under {}: {}'.format(command, name, text[:800])
+        assert expected in text, f'{command} under {name}: {text[:800]}'
     # no partial or corrupt file reported as success, no temp file left behind
     new_files = set(session.files) - files_before
     if name in ZIP_FAULTS or name.startswith('download-') or name in ('reset', 'timeout'):
@@ -170,18 +191,28 @@ def test_fault_cell(emulator, tmp_path, caplog, sleeps, integration, command, ap
     # bounded retries: attempts on the faulted path and the waits they asked for
     attempts = [r for r in emulator.request_log()[log_start:] if fault_path in r['path']]
     assert len(attempts) <= MAX_ATTEMPTS + 1
-    assert sum(sleeps) <= 3 * 60
-    assert elapsed < 60
+    assert sum(sleeps) <= MAX_RETRY_WAIT_SECONDS
+    assert elapsed < MAX_CELL_SECONDS
     assert_no_secrets(session, caplog)
     MATRIX.append((integration, command, name, (outcome_message or '').split('\n')[0][:90]))
 
 
-def test_print_matrix(capsys):
-    """Prints the matrix as a table (runs last in this module)."""
+def matrix_markdown(rows: list[tuple[str, str, str, str]]) -> str:
+    lines = ['# Fault matrix', '', 'Every command of both integrations under every emulator fault '
+             '(tests/e2e/test_fault_matrix.py).', '', '| integration | command | fault | outcome |', '|---|---|---|---|']
+    lines += ['| {} | {} | {} | {} |'.format(*(str(part).replace('|', '\\|') for part in row)) for row in rows]
+    return '\n'.join(lines) + '\n'
+
+
+def test_write_matrix(capsys):
+    """Writes the matrix to build/fault-matrix.md and one summary line to the log (runs last in this module)."""
     if not MATRIX:
         pytest.skip('matrix cells were not run in this session')
-    lines = ['', '| integration | command | fault | outcome |', '|---|---|---|---|']
-    lines += ['| {} | {} | {} | {} |'.format(*row) for row in MATRIX]
+    os.makedirs(os.path.dirname(MATRIX_FILE), exist_ok=True)
+    with open(MATRIX_FILE, 'w') as f:
+        f.write(matrix_markdown(MATRIX))
+    commands = {(integration, command) for integration, command, _, _ in MATRIX}
     with capsys.disabled():
-        print('\n'.join(lines))
+        print(f'\nfault matrix: {len(MATRIX)} cells, {len(commands)} commands, every cell failed cleanly; '
+              f'table in {os.path.relpath(MATRIX_FILE, ROOT)}')
     assert len(MATRIX) >= len(XDR_CELLS) * 10

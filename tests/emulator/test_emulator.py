@@ -115,10 +115,10 @@ def test_retrieval_progress_failure_reasons_and_zip(emu):
 
 
 def test_retrieval_limits(emu):
-    too_many_files = {'windows': ['C:\\f{}'.format(i) for i in range(21)]}
+    too_many_files = {'windows': [f'C:\\f{i}' for i in range(21)]}
     filters = [{'field': 'endpoint_id_list', 'operator': 'in', 'value': ['e']}]
     assert xdr(emu, 'endpoints/file_retrieval', {'filters': filters, 'files': too_many_files}).status_code == 400
-    eleven = [{'field': 'endpoint_id_list', 'operator': 'in', 'value': ['e{}'.format(i) for i in range(11)]}]
+    eleven = [{'field': 'endpoint_id_list', 'operator': 'in', 'value': [f'e{i}' for i in range(11)]}]
     assert xdr(emu, 'endpoints/file_retrieval', {'filters': eleven, 'files': {'linux': ['/a']}}).status_code == 400
 
 
@@ -239,7 +239,10 @@ def test_cli_serve_and_stop():
     proc = subprocess.Popen([sys.executable, '-m', 'devtools.emulator', 'serve', '--port', '0'], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     try:
-        url = re.search(r'EMULATOR_URL=(\S+)', proc.stdout.readline()).group(1)
+        assert proc.stdout
+        match = re.search(r'EMULATOR_URL=(\S+)', proc.stdout.readline())
+        assert match
+        url = match.group(1)
         assert requests.post(url + '/public_api/v1/distributions/get_versions', json={'request_data': {}},
                              headers=std_headers()).status_code == 200
     finally:
