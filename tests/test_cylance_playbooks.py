@@ -38,13 +38,13 @@ def test_a_failing_device_is_named(session):
     When the playbook runs with one execution per device (its default)
     Then each execution's counts are reported and the failing device, only it, is named."""
     run = run_playbook(session, PLAYBOOK, {'package': 'Collect-Autoruns', 'package_version': '1.0.0',
-                                           'device_ids': '{},{}'.format(OK_DEVICE, FAILING_DEVICE),
+                                           'device_ids': f'{OK_DEVICE},{FAILING_DEVICE}',
                                            'arguments': '-browser ALL', 'interval_in_seconds': '10'})
     assert 'Run the package on the devices' in run.task_path
     assert run.task_path[-2:] == ['Name the devices that did not succeed', 'Done']
     counts, named = printed(session)
     assert counts.startswith('Executions ') and 'succeeded 1,0 / failed 0,1 of 1,1 online device(s)' in counts
-    assert named == 'These devices did not succeed: {}.'.format(FAILING_DEVICE)
+    assert named == f'These devices did not succeed: {FAILING_DEVICE}.'
     assert len(as_list(get_context_path(session.context, 'CylanceOptics.Execution'))) == 2
 
 
@@ -74,7 +74,7 @@ def test_one_execution_for_all_devices_cannot_name_them(session):
     When the playbook runs
     Then it reports the count without guessing which device failed."""
     run = run_playbook(session, PLAYBOOK, {'package': READY_PACKAGE, 'execution_per_device': 'false',
-                                           'device_ids': '{},{}'.format(OK_DEVICE, FAILING_DEVICE),
+                                           'device_ids': f'{OK_DEVICE},{FAILING_DEVICE}',
                                            'interval_in_seconds': '10'})
     assert run.task_path[-2] == 'Say how many devices did not succeed'
 

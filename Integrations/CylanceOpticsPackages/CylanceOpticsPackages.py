@@ -10,17 +10,20 @@ are only ever sent to the configured API host (never to the pre-signed storage U
 import demistomock as demisto  # noqa: F401
 from CommonServerPython import *  # noqa: F401
 
-import email.utils
 import hashlib
 import json
 import os
 import re
+import threading
 import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -30,6 +33,7 @@ import requests
 # region constants
 
 INTEGRATION_NAME = 'Cylance Optics - Packages'
+VENDOR = 'Cylance'
 PACKAGE_PREFIX = 'CylanceOptics.Package'
 EXECUTION_PREFIX = 'CylanceOptics.Execution'
 DEFAULT_URL = 'https://protectapi.cylance.com'
@@ -50,7 +54,6 @@ SCOPE_EXECUTION_LIST = 'opticspkgdeploy:list'
 SCOPE_EXECUTION_DELETE = 'opticspkgdeploy:delete'
 TOKEN_ENDPOINT = 'auth/v2/token'
 
-DEFAULT_MAX_RETRIES = 3
 DEFAULT_TIMEOUT_SECONDS = 60
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_PAGE_SIZE = 20
@@ -72,8 +75,6 @@ MAX_EXECUTIONS_PER_RUN = 50
 
 TARGET_ID_RE = re.compile(r'^[0-9A-F]{32}$')
 UUID_IN_TEXT_RE = re.compile(r'[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}')
-BEARER_RE = re.compile(r'Bearer\s+[^\s"\',;)]+', re.IGNORECASE)
-JWT_RE = re.compile(r'eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*')
 
 T = TypeVar('T')
 
@@ -81,77 +82,92 @@ T = TypeVar('T')
 
 # region shared helpers (identical copy in every integration)
 
-RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
-MAX_RETRY_WAIT_SECONDS = 60
+RETRYABLE_STATUSES = (429, 502, 503, 504)
+DEFAULT_MAX_RETRIES = 3
+MAX_WAIT_PER_COMMAND_SECONDS = 15.0  # commands must return quickly; longer waits become a scheduled retry
+MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 
 
-class HTTPStatusError(DemistoException):
-    """An API call answered with a failing HTTP status; retry_after is the wait the server asked for, if any."""
+class RateLimited(DemistoException):
+    """The server asked us to wait longer than a command may wait."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float):
         super().__init__(message)
-        self.status = status
         self.retry_after = retry_after
 
 
 def parse_retry_after(value: Any, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
+    if value is None or str(value).strip() == '':
         return None
     text = str(value).strip()
     try:
-        seconds = float(text)
-        return max(0.0, seconds) if seconds == seconds else None  # NaN is unreadable
+        return max(0.0, float(text))
     except ValueError:
         pass
     try:
-        when = email.utils.parsedate_to_datetime(text)
+        moment = parsedate_to_datetime(text).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, moment - (time.time() if now is None else now))
 
 
-def call_with_retries(call: Callable[[], T], what: str, max_retries: int, sleep: Callable[[float], None]) -> T:
-    """call(), again after a retryable HTTP status (429, 5xx): waits Retry-After (capped) or 1, 2, 4 ... seconds;
-    after max_retries further attempts the error says how many attempts were made."""
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except HTTPStatusError as error:
-            if error.status not in RETRYABLE_STATUSES:
-                raise
-            if attempt >= max_retries:
-                raise HTTPStatusError('{} Gave up after {} attempts.'.format(error.message, attempt + 1),
-                                      status=error.status) from None
-            wait = min(error.retry_after if error.retry_after is not None else 2 ** attempt, MAX_RETRY_WAIT_SECONDS)
-            demisto.debug('{} answered {}, retry {} in {}s'.format(what, error.status, attempt + 1, wait))
-            sleep(wait)
-            attempt += 1
+class RetryGate:
+    """Retry pacing shared by every request of one command run, across worker threads.
+
+    One Retry-After slows the whole pool (nobody sends before it has passed), and the total time spent
+    waiting in one command is bounded: past the budget the caller gets RateLimited instead of a sleep.
+    """
+
+    def __init__(self, vendor: str, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, budget_seconds: float = MAX_WAIT_PER_COMMAND_SECONDS,
+                 max_retries: int = DEFAULT_MAX_RETRIES):
+        self.vendor = vendor
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._clock = clock
+        self._budget = budget_seconds
+        self._waited = 0.0
+        self._not_before = 0.0
+        self._lock = threading.Lock()
+
+    def wait_turn(self) -> None:
+        """Sleep until a Retry-After another request received has passed."""
+        with self._lock:
+            delay = self._not_before - self._clock()
+        if delay > 0:
+            self._sleep(delay)
+
+    def backoff(self, attempt: int, retry_after: float | None) -> None:
+        """Wait before retry number attempt+1, or raise RateLimited when that would exceed the budget."""
+        wait = retry_after if retry_after is not None else float(2 ** attempt)
+        with self._lock:
+            if self._waited + wait > self._budget:
+                seconds = max(1, int(round(wait)))
+                raise RateLimited(f'{self.vendor} is rate limiting or temporarily unavailable; try again in {seconds} s.',
+                                  retry_after=wait)
+            self._waited += wait
+            self._not_before = max(self._not_before, self._clock() + wait)
+        self._sleep(wait)
 
 
-def single_arg(args: dict[str, Any], name: str) -> str:
-    """One text value; a playbook may pass a number or a one-item list, more than one value is an error."""
-    value = args.get(name)
-    if isinstance(value, list):
-        values = [str(v).strip() for v in value if v is not None and str(v).strip()]
-        if len(values) > 1:
-            raise DemistoException('{} takes one value, got {}.'.format(name, len(values)))
-        value = values[0] if values else ''
-    return str(value if value is not None else '').strip()
+def run_bounded(func: Callable[[Any], Any], items: list[Any], max_workers: int) -> list[Any]:
+    """func over items with at most max_workers at once; results in input order, the first failure re-raised."""
+    if len(items) <= 1 or max_workers <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
+        futures = [pool.submit(func, item) for item in items]
+        return [future.result() for future in futures]
 
 
 def safe_file_name(name: Any, default: str = 'file') -> str:
-    """A file name without folders or characters that break war-room file names (a list or number is accepted)."""
-    if isinstance(name, list):
+    """A file name without folders or characters that break war-room file names; any input type."""
+    if isinstance(name, list | tuple):
         name = name[0] if len(name) == 1 else ''
-    name = re.split(r'[\\/]', str(name if name is not None else ''))[-1]
-    name = re.sub(r'[\x00-\x1f<>:"|?*]', '_', name).strip(' .')
-    return name or default
+    text = '' if name is None else str(name)
+    text = re.split(r'[\\/]', text)[-1]
+    text = re.sub(r'[\x00-\x1f<>:"|?*]', '_', text).strip(' .')
+    return text[:200] or default
 
 
 def new_war_room_file_path() -> tuple[str, str]:
@@ -167,15 +183,65 @@ def file_entry(file_name: str, file_id: str) -> dict[str, Any]:
 
 
 def remove_quietly(path: str | None) -> None:
+    """Delete a file we wrote, if it is still there."""
     if path and os.path.exists(path):
         try:
             os.remove(path)
         except OSError:
-            demisto.debug('could not remove {}'.format(path))
+            demisto.debug('could not remove a temporary file')
 
-# endregion shared helpers
+
+def redact(text: str, secrets_to_hide: Iterable[str]) -> str:
+    """text with every secret (and JWT- or bearer-shaped token) replaced by <redacted>."""
+    for value in sorted({s for s in secrets_to_hide if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
+        text = text.replace(value, '<redacted>')
+    text = re.sub(r'eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*', '<redacted>', text)
+    return re.sub(r'(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}', r'\1<redacted>', text)
+
+
+FAILURE_KINDS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    (requests.exceptions.Timeout, 'the server did not answer in time. Check the network and the timeout setting.'),
+    (requests.exceptions.RequestException,
+     'the connection to the server failed. Check the server URL, the proxy and the network.'),
+    (OSError, 'a file could not be written or read in the working directory (disk full or not writable?).'),
+    (MemoryError, 'the reply was too large to process.'),
+    ((LookupError, TypeError, AttributeError, ValueError),
+     'an unexpected internal error occurred while processing the reply or the arguments.'),
+)
+
+
+def describe_failure(error: BaseException) -> str:
+    """What went wrong, in words: our own messages as they are, anything else by kind, never a type name."""
+    if isinstance(error, DemistoException):
+        return str(error.message if isinstance(error.message, str) else error)
+    return next((words for kinds, words in FAILURE_KINDS if isinstance(error, kinds)),
+                'an unexpected internal error occurred.')
+
+# endregion
 
 # region plumbing: arguments, messages, redaction, parameters
+
+
+class CylanceError(DemistoException):
+    """An API call that failed with an HTTP status (and the Retry-After it asked for, if any)."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def single_arg(args: dict[str, Any], name: str) -> str:
+    """One text value; a playbook may pass a one-item list or a number, more than one value is an error."""
+    value = args.get(name)
+    if isinstance(value, list):
+        values = [str(v).strip() for v in value if v is not None and str(v).strip()]
+        if len(values) > 1:
+            raise DemistoException(f'{name} takes one value, got {len(values)}.')
+        value = values[0] if values else ''
+    if isinstance(value, dict):
+        raise DemistoException(f'{name} takes one value, got an object.')
+    return str(value if value is not None else '').strip()
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -190,12 +256,12 @@ def number_arg(args: dict[str, Any], name: str, default: int, minimum: int = 1, 
     try:
         value = float(text)
     except ValueError:
-        raise DemistoException('{} must be a whole number, got "{}".'.format(name, text)) from None
+        raise DemistoException(f'{name} must be a whole number, got "{text}".') from None
     if value != int(value):
-        raise DemistoException('{} must be a whole number, got "{}".'.format(name, text))
+        raise DemistoException(f'{name} must be a whole number, got "{text}".')
     if value < minimum or (maximum is not None and value > maximum):
-        bounds = 'between {} and {}'.format(minimum, maximum) if maximum is not None else '{} or more'.format(minimum)
-        raise DemistoException('{} must be {}, got {}.'.format(name, bounds, text))
+        bounds = f'between {minimum} and {maximum}' if maximum is not None else f'{minimum} or more'
+        raise DemistoException(f'{name} must be {bounds}, got {text}.')
     return int(value)
 
 
@@ -206,7 +272,7 @@ def bool_arg(args: dict[str, Any], name: str, default: bool) -> bool:
     try:
         return argToBoolean(text)
     except ValueError:
-        raise DemistoException('{} must be true or false, got "{}".'.format(name, text)) from None
+        raise DemistoException(f'{name} must be true or false, got "{text}".') from None
 
 
 def list_arg(args: dict[str, Any], name: str) -> list[str]:
@@ -228,7 +294,7 @@ def canonical_uuid(value: Any, name: str, example: str) -> str:
     try:
         return str(uuid.UUID(text))
     except ValueError:
-        raise DemistoException('{} must be a UUID such as {}, got "{}".'.format(name, example, text)) from None
+        raise DemistoException(f'{name} must be a UUID such as {example}, got "{text}".') from None
 
 
 def validate_package_id(package_id: Any) -> str:
@@ -260,46 +326,46 @@ def server_message(res: requests.Response) -> str:
     return ''
 
 
+API_MEANINGS: dict[tuple[int, bool], str] = {
+    (HTTPStatus.BAD_REQUEST, True): 'Bad request - Cylance refused the authentication JWT: its exp/iat window (exp at '
+                                    'most 30 minutes after iat; check the clock of the XSOAR host) or its claims '
+                                    '(tenant ID, application ID).',
+    (HTTPStatus.BAD_REQUEST, False): 'Bad request - Cylance rejected the request parameters.',
+    (HTTPStatus.UNAUTHORIZED, True): 'Unauthorized - Cylance rejected the application credentials; check the '
+                                     'application ID, the application secret and the tenant ID.',
+    (HTTPStatus.UNAUTHORIZED, False): 'Unauthorized - the access token was rejected even after a new one was '
+                                      'requested; check the application ID, the application secret and the tenant ID.',
+    (HTTPStatus.FORBIDDEN, False): 'Forbidden. The application lacks the {scope} scope; grant that permission to the '
+                                   'application in the Cylance console (Settings > Integrations).',
+    (HTTPStatus.NOT_FOUND, False): 'Not found - check that the server URL is the API host of your region ({hosts}).',
+    (HTTPStatus.TOO_MANY_REQUESTS, False): 'Too many requests - Cylance rate limited the application.',
+}
+STORAGE_MEANINGS: dict[int, str] = {
+    HTTPStatus.UNAUTHORIZED: 'the storage host refused the pre-signed URL (it may have expired); run the command '
+                             'again for a fresh URL.',
+    HTTPStatus.FORBIDDEN: 'the storage host refused the pre-signed URL (it may have expired); run the command again '
+                          'for a fresh URL.',
+    HTTPStatus.NOT_FOUND: 'the package file is not on the storage host.',
+    HTTPStatus.TOO_MANY_REQUESTS: 'the storage host is busy; try again later.',
+}
+
+
 def error_message(status: int, endpoint: str, scope: str | None, detail: str) -> str:
+    """What a failing API status means here (the token call has its own meanings for 400 and 401)."""
     token_call = endpoint == TOKEN_ENDPOINT
-    if status == 400 and token_call:
-        meaning = ('Bad request - Cylance refused the authentication JWT: its exp/iat window (exp at most 30 minutes '
-                   'after iat; check the clock of the XSOAR host) or its claims (tenant ID, application ID).')
-    elif status == 400:
-        meaning = 'Bad request - Cylance rejected the request parameters.'
-    elif status == 401 and token_call:
-        meaning = ('Unauthorized - Cylance rejected the application credentials; check the application ID, the '
-                   'application secret and the tenant ID.')
-    elif status == 401:
-        meaning = ('Unauthorized - the access token was rejected even after a new one was requested; check the '
-                   'application ID, the application secret and the tenant ID.')
-    elif status == 403:
-        meaning = ('Forbidden. The application lacks the {} scope; grant that permission to the application in the '
-                   'Cylance console (Settings > Integrations).'.format(scope or 'required'))
-    elif status == 404:
-        meaning = ('Not found - check that the server URL is the API host of your region ({}).'.format(
-            ', '.join(REGIONAL_HOSTS)))
-    elif status == 429:
-        meaning = 'Too many requests - Cylance rate limited the application.'
-    elif status >= 500:
-        meaning = 'Cylance server error.'
-    else:
-        meaning = 'Unexpected HTTP status.'
-    message = 'Cylance API call {} failed with status {}. {}'.format(endpoint, status, meaning)
-    return message + (' Server message: {}'.format(detail) if detail else '')
+    meaning = API_MEANINGS.get((status, token_call)) or API_MEANINGS.get((status, False))
+    if meaning is None:
+        meaning = 'Cylance server error.' if status >= HTTPStatus.INTERNAL_SERVER_ERROR else 'Unexpected HTTP status.'
+    meaning = meaning.format(scope=scope or 'required', hosts=', '.join(REGIONAL_HOSTS))
+    message = f'Cylance API call {endpoint} failed with status {status}. {meaning}'
+    return message + (f' Server message: {detail}' if detail else '')
 
 
 def storage_error_message(action: str, status: int, host: str) -> str:
-    if status in (401, 403):
-        meaning = ('the storage host refused the pre-signed URL (it may have expired); run the command again for a '
-                   'fresh URL.')
-    elif status == 404:
-        meaning = 'the package file is not on the storage host.'
-    elif status == 429 or status >= 500:
-        meaning = 'the storage host is busy or failing; try again later.'
-    else:
-        meaning = 'unexpected HTTP status.'
-    return 'The package {} {} failed with status {}: {}'.format(action, host, status, meaning)
+    meaning = STORAGE_MEANINGS.get(status) or (
+        'the storage host is failing; try again later.' if status >= HTTPStatus.INTERNAL_SERVER_ERROR
+        else 'unexpected HTTP status.')
+    return f'The package {action} {host} failed with status {status}: {meaning}'
 
 
 def transport_failure(endpoint: str, exc: BaseException) -> DemistoException:
@@ -316,34 +382,7 @@ def transport_failure(endpoint: str, exc: BaseException) -> DemistoException:
         reason = 'the host could not be reached or closed the connection'
     else:
         reason = 'the connection broke'
-    return DemistoException('Cylance API call {} failed: {}. Check the server URL and the network.'.format(
-        endpoint, reason), exception=exc)
-
-
-def failure_in_words(error: BaseException) -> str:
-    """What a user may read about a failure: our own messages as they are, anything else described by its kind."""
-    if isinstance(error, (DemistoException, ValueError)):
-        return str(error)
-    if isinstance(error, KeyError):
-        return 'Unexpected internal error while reading the reply: the field {} is missing.'.format(error)
-    if isinstance(error, (TypeError, AttributeError, IndexError)):
-        return 'Unexpected internal error while reading the reply: a value has an unexpected form.'
-    if isinstance(error, MemoryError):
-        return 'The integration ran out of memory.'
-    if isinstance(error, requests.exceptions.RequestException):  # before OSError, which it derives from
-        return 'Network error: the connection to Cylance broke.'
-    if isinstance(error, OSError):
-        return 'File system error on the XSOAR host: {}.'.format(error.strerror or 'the operation failed')
-    return 'Unexpected internal error.'
-
-
-def redact(text: str, secrets_to_hide: Iterable[Any]) -> str:
-    """text without the given secrets, bearer tokens or JWTs (the signed auth_token is as good as the secret)."""
-    text = JWT_RE.sub('<redacted token>', BEARER_RE.sub('<redacted token>', text))
-    for value in sorted({str(v) for v in secrets_to_hide if v}, key=len, reverse=True):
-        if len(value) >= 4:
-            text = text.replace(value, '<redacted>')
-    return text
+    return DemistoException(f'Cylance API call {endpoint} failed: {reason}. Check the server URL and the network.', exception=exc)
 
 
 def secrets_in_params(raw: dict[str, Any]) -> list[str]:
@@ -409,32 +448,27 @@ def sha256_of_file(path: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-@dataclass(frozen=True)
-class Params:
-    """The instance configuration, read and checked once."""
-    url: str
-    app_id: str
-    app_secret: str
-    tenant_id: str
-    verify: bool
-    proxy: bool
-    timeout: int
+class InstanceParams:
+    """The instance settings, read and checked once."""
 
-    @classmethod
-    def parse(cls, raw: dict[str, Any]) -> 'Params':
-        url = str(raw.get('url') or DEFAULT_URL).strip().rstrip('/')
-        if not is_http_url(url):
-            raise DemistoException('Server URL must start with https:// (for example {}).'.format(DEFAULT_URL))
-        credentials = as_dict(raw.get('credentials'))
-        tenant = raw.get('tenant_id')
-        app_id = str(credentials.get('identifier') or '').strip()
-        app_secret = str(credentials.get('password') or '').strip()
-        tenant_id = str((tenant.get('password') if isinstance(tenant, dict) else tenant) or '').strip()
-        if not app_id or not app_secret or not tenant_id:
+    def __init__(self, params: dict[str, Any]):
+        self.url = str(params.get('url') or DEFAULT_URL).strip().rstrip('/')
+        if not is_http_url(self.url):
+            raise DemistoException(f'Server URL must start with https:// (for example {DEFAULT_URL}).')
+        credentials = as_dict(params.get('credentials'))
+        tenant = params.get('tenant_id')
+        self.app_id = str(credentials.get('identifier') or '').strip()
+        self.app_secret = str(credentials.get('password') or '').strip()
+        self.tenant_id = str((tenant.get('password') if isinstance(tenant, dict) else tenant) or '').strip()
+        if not self.app_id or not self.app_secret or not self.tenant_id:
             raise DemistoException('Application ID, application secret and tenant ID are all required.')
-        return cls(url=url, app_id=app_id, app_secret=app_secret, tenant_id=tenant_id,
-                   verify=not bool_arg(raw, 'insecure', False), proxy=bool_arg(raw, 'proxy', False),
-                   timeout=number_arg(raw, 'timeout', DEFAULT_TIMEOUT_SECONDS, maximum=3600))
+        self.verify = not bool_arg(params, 'insecure', False)
+        self.proxy = bool_arg(params, 'proxy', False)
+        self.timeout = number_arg(params, 'timeout', DEFAULT_TIMEOUT_SECONDS, maximum=3600)
+
+    def secrets(self) -> list[str]:
+        """Values that must never be shown: the application secret and the tenant ID."""
+        return [self.app_secret, self.tenant_id]
 
 # endregion
 
@@ -444,12 +478,11 @@ class Params:
 class Client(BaseClient):
     """One method per Cylance endpoint, each owning its path and its scope; tokens are cached per scope."""
 
-    def __init__(self, params: Params, max_retries: int = DEFAULT_MAX_RETRIES,
-                 sleep: Callable[[float], None] | None = None):
+    def __init__(self, params: InstanceParams, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
         super().__init__(base_url=params.url, verify=params.verify, proxy=params.proxy)
         self._params = params
-        self._max_retries = max_retries
-        self._sleep = sleep or time.sleep
+        self.gate = RetryGate(VENDOR, sleep=sleep, clock=clock)
         self.api_origin = url_origin(params.url)
         self.known_tokens: list[str] = []  # every access token this run used, so errors can be redacted
 
@@ -500,31 +533,39 @@ class Client(BaseClient):
     @staticmethod
     def _api_error_handler(endpoint: str, scope: str | None) -> Callable[[requests.Response], None]:
         def handle(res: requests.Response) -> None:
-            raise HTTPStatusError(error_message(res.status_code, endpoint, scope, server_message(res)),
+            raise CylanceError(error_message(res.status_code, endpoint, scope, server_message(res)),
                                   status=res.status_code, retry_after=parse_retry_after(res.headers.get('Retry-After')))
         return handle
 
     @staticmethod
     def _storage_error_handler(action: str, host: str) -> Callable[[requests.Response], None]:
         def handle(res: requests.Response) -> None:
-            raise HTTPStatusError(storage_error_message(action, res.status_code, host), status=res.status_code,
+            raise CylanceError(storage_error_message(action, res.status_code, host), status=res.status_code,
                                   retry_after=parse_retry_after(res.headers.get('Retry-After')))
         return handle
 
     def _with_retries(self, endpoint: str, send: Callable[[], requests.Response]) -> requests.Response:
-        """send() with bounded retries on 429/5xx; failures without an HTTP answer in plain words."""
-        def attempt() -> requests.Response:
+        """send(), retried on 429/502/503/504 through the shared gate (bounded waiting); failures without an
+        HTTP answer in plain words."""
+        attempt = 0
+        while True:
+            self.gate.wait_turn()
             try:
                 return send()
-            except HTTPStatusError:
-                raise
-            except DemistoException as error:  # BaseClient wraps connection, TLS and proxy failures
-                if isinstance(getattr(error, 'exception', None), requests.exceptions.RequestException):
-                    raise transport_failure(endpoint, error.exception) from None
-                raise
-            except requests.exceptions.RequestException as exc:  # read timeouts are not wrapped by BaseClient
-                raise transport_failure(endpoint, exc) from None
-        return call_with_retries(attempt, endpoint, self._max_retries, self._sleep)
+            except CylanceError as error:
+                if error.status not in RETRYABLE_STATUSES:
+                    raise
+                if attempt >= self.gate.max_retries:
+                    raise CylanceError(f'{error.message} Gave up after {attempt + 1} attempts.',
+                                       status=error.status) from None
+                demisto.debug(f'{endpoint} answered {error.status}, retry {attempt + 1}')
+                self.gate.backoff(attempt, error.retry_after)
+                attempt += 1
+            except (DemistoException, requests.exceptions.RequestException) as error:
+                cause = error.exception if isinstance(error, DemistoException) else error
+                if not isinstance(cause, requests.exceptions.RequestException):
+                    raise  # BaseClient wraps connection, TLS and proxy failures; read timeouts come unwrapped
+                raise transport_failure(endpoint, cause) from None
 
     def _with_token(self, endpoint: str, scope: str, send: Callable[[str], requests.Response]) -> requests.Response:
         """send(token) with the access token for scope; once more with a new token if the cached one gets a 401."""
@@ -535,10 +576,10 @@ class Client(BaseClient):
             nonlocal token, refreshed
             try:
                 return send(token)
-            except HTTPStatusError as error:
-                if error.status != 401 or refreshed:
+            except CylanceError as error:
+                if error.status != HTTPStatus.UNAUTHORIZED or refreshed:
                     raise
-            demisto.debug('{} answered 401, requesting a new {} token once'.format(endpoint, scope))
+            demisto.debug(f'{endpoint} answered 401, requesting a new {scope} token once')
             token, refreshed = self.get_token(scope, refresh=True), True
             return send(token)
         return self._with_retries(endpoint, attempt)
@@ -563,12 +604,12 @@ class Client(BaseClient):
                                    '"{}").'.format(endpoint, res.status_code,
                                                    res.headers.get('Content-Type', ''))) from None
         except requests.exceptions.RequestException:
-            raise DemistoException('Cylance API call {} broke off while reading the reply.'.format(endpoint)) from None
+            raise DemistoException(f'Cylance API call {endpoint} broke off while reading the reply.') from None
 
     @staticmethod
-    def _not_found(error: HTTPStatusError, what: str) -> HTTPStatusError:
-        if error.status == 404:
-            return HTTPStatusError('{} was not found (status 404).'.format(what), status=404)
+    def _not_found(error: CylanceError, what: str) -> CylanceError:
+        if error.status == HTTPStatus.NOT_FOUND:
+            return CylanceError(f'{what} was not found (status 404).', status=404)
         return error
 
     # -- packages
@@ -582,8 +623,8 @@ class Client(BaseClient):
         endpoint = 'packages/v2/{id}'
         try:
             return self._json(endpoint, self._api('GET', endpoint, SCOPE_PACKAGE_READ, {'id': package_id}))
-        except HTTPStatusError as error:
-            raise self._not_found(error, 'Package {}'.format(package_id)) from None
+        except CylanceError as error:
+            raise self._not_found(error, f'Package {package_id}') from None
 
     def create_package(self, checksum: str, descriptor: dict[str, Any]) -> Any:
         endpoint = 'packages/v2'
@@ -624,17 +665,17 @@ class Client(BaseClient):
                         continue
                     size += len(chunk)
                     if expected_size is not None and size > expected_size:
-                        raise DemistoException('the download exceeds the declared size: the package size is {} '
-                                               'bytes; the file was discarded.'.format(expected_size))
+                        raise DemistoException(f'the download exceeds the declared size: the package size is {expected_size} '
+                                               'bytes; the file was discarded.')
                     digest.update(chunk)
                     target.write(chunk)
             if expected_size is not None and size != expected_size:
-                raise DemistoException('the download has {} bytes but the package size is {} bytes; the file was '
-                                       'discarded.'.format(size, expected_size))
+                raise DemistoException(f'the download has {size} bytes but the package size is {expected_size} bytes; '
+                                       'the file was discarded.')
             return size, digest.hexdigest()
         except requests.exceptions.RequestException:
             remove_quietly(dest_path)
-            raise DemistoException('the download broke off after {} bytes.'.format(size)) from None
+            raise DemistoException(f'the download broke off after {size} bytes.') from None
         except BaseException:
             remove_quietly(dest_path)
             raise
@@ -652,8 +693,8 @@ class Client(BaseClient):
         endpoint = 'packages/v2/executions/{id}'
         try:
             return self._json(endpoint, self._api('GET', endpoint, SCOPE_EXECUTION_READ, {'id': execution_id}))
-        except HTTPStatusError as error:
-            raise self._not_found(error, 'Execution {}'.format(execution_id)) from None
+        except CylanceError as error:
+            raise self._not_found(error, f'Execution {execution_id}') from None
 
     def list_executions(self, page: int, page_size: int, sort: str | None = None) -> Any:
         endpoint = 'packages/v2/executions'
@@ -664,8 +705,8 @@ class Client(BaseClient):
         endpoint = 'packages/v2/executions/{id}'
         try:
             res = self._api('DELETE', endpoint, SCOPE_EXECUTION_DELETE, {'id': execution_id})
-        except HTTPStatusError as error:
-            raise self._not_found(error, 'Execution {}'.format(execution_id)) from None
+        except CylanceError as error:
+            raise self._not_found(error, f'Execution {execution_id}') from None
         return self._json(endpoint, res, allow_empty=True)
 
 # endregion
@@ -676,23 +717,23 @@ class Client(BaseClient):
 def require_package(body: Any, endpoint: str) -> dict[str, Any]:
     """The documented fields of one package, or a clear error naming the endpoint."""
     if not isinstance(body, dict) or not body.get('packageId'):
-        raise DemistoException('Cylance API call {} returned an unexpected reply: no package with a packageId.'
-                               .format(endpoint))
+        raise DemistoException(f'Cylance API call {endpoint} returned an unexpected reply: no package with a packageId.'
+                               )
     return {key: body.get(key) for key in PACKAGE_FIELDS if key in body}
 
 
 def require_execution(body: Any, endpoint: str) -> dict[str, Any]:
     """The documented fields of one execution, or a clear error naming the endpoint."""
     if not isinstance(body, dict) or not body.get('id'):
-        raise DemistoException('Cylance API call {} returned an unexpected reply: no execution with an id.'
-                               .format(endpoint))
+        raise DemistoException(f'Cylance API call {endpoint} returned an unexpected reply: no execution with an id.'
+                               )
     return {key: body.get(key) for key in EXECUTION_FIELDS if key in body}
 
 
 def require_page(body: Any, endpoint: str) -> dict[str, Any]:
     """A paging envelope with a page_items list, or a clear error naming the endpoint."""
     if not isinstance(body, dict) or not isinstance(body.get('page_items'), list):
-        raise DemistoException('Cylance API call {} returned an unexpected reply: no page_items list.'.format(endpoint))
+        raise DemistoException(f'Cylance API call {endpoint} returned an unexpected reply: no page_items list.')
     return body
 
 
@@ -755,7 +796,7 @@ def collect_pages(fetch: Callable[[int], Any], paging: Paging, endpoint: str,
     items: list[dict[str, Any]] = []
     total = None
     page = paging.page
-    for pages_read in range(1, MAX_PAGES + 1):
+    for _ in range(MAX_PAGES):
         body = require_page(fetch(page), endpoint)
         total = body.get('total_number_of_items', total)
         items.extend(shape(item, endpoint) for item in body['page_items'])
@@ -769,7 +810,7 @@ def collect_pages(fetch: Callable[[int], Any], paging: Paging, endpoint: str,
 
 
 def counted_title(what: str, shown: int, total: int | None) -> str:
-    return '{} ({} of {})'.format(what, shown, total) if total is not None else '{} ({})'.format(what, shown)
+    return f'{what} ({shown} of {total})' if total is not None else f'{what} ({shown})'
 
 
 @dataclass(frozen=True)
@@ -904,7 +945,7 @@ def get_package_command(client: Client, args: dict[str, Any]) -> Any:
                     package_id=package_id), partial_result=CommandResults(readable_output='Package {} ({}): upload '
                                   'status {}, elapsed {}.'.format(package_id, as_dict(
                                       package.get('packageDescriptor')).get('name'), package.get('status'),
-                                      '{}s'.format(elapsed) if elapsed is not None else 'unknown')))
+                                      f'{elapsed}s' if elapsed is not None else 'unknown')))
         if polling.enabled and package.get('status') in ('failed', 'timeout'):
             raise DemistoException('Package {} was not accepted: its upload status is {} (a failed upload usually '
                                    'means the file does not match the checksum given when it was created).'
@@ -955,8 +996,7 @@ def list_packages_command(client: Client, args: dict[str, Any]) -> CommandResult
                           'packages/v2', require_package)
     readable = package_table(counted_title('Cylance Optics packages', len(found.items), found.total), found.items)
     if found.stopped_early_at_page:
-        readable += '\nStopped after {} pages; run again with page={} for more.'.format(MAX_PAGES,
-                                                                                       found.stopped_early_at_page)
+        readable += f'\nStopped after {MAX_PAGES} pages; run again with page={found.stopped_early_at_page} for more.'
     return CommandResults(outputs_prefix=PACKAGE_PREFIX, outputs_key_field='packageId', outputs=found.items,
                           readable_output=readable, raw_response=found.items)
 
@@ -973,13 +1013,13 @@ def download_package_command(client: Client, args: dict[str, Any]) -> list[Any]:
     if not isinstance(url, str) or not is_http_url(url):
         raise DemistoException('Package {} has no download URL (status {}).'.format(package_id, package.get('status')))
     descriptor = as_dict(package.get('packageDescriptor'))
-    name = safe_file_name(as_dict(descriptor.get('packageInfo')).get('fileName'), '{}.zip'.format(package_id))
+    name = safe_file_name(as_dict(descriptor.get('packageInfo')).get('fileName'), f'{package_id}.zip')
     file_id, path = new_war_room_file_path()
     try:
         size, sha256 = client.download(url.strip(), path, package_size(package.get('size')))
     except DemistoException as error:
         remove_quietly(path)
-        raise HTTPStatusError('Package {} could not be downloaded: {}'.format(package_id, error.message),
+        raise CylanceError(f'Package {package_id} could not be downloaded: {error.message}',
                               status=getattr(error, 'status', None)) from None
     output = {'packageId': package_id, 'downloadedFileName': name, 'downloadedSize': size, 'downloadedSHA256': sha256}
     readable = package_table('Downloaded Cylance Optics package {}'.format(descriptor.get('name') or package_id),
@@ -1018,14 +1058,14 @@ def check_python_package(path: str, file_name: str, entry_point: str) -> None:
         return
     if not lower.endswith('.zip'):
         raise DemistoException('Only Python packages are supported: give a .py file, or a .zip file with an '
-                               'entry_point, got "{}".'.format(file_name))
+                               f'entry_point, got "{file_name}".')
     if not entry_point:
         raise DemistoException('A .zip package needs entry_point: the Python file in it that runs first.')
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
     except (zipfile.BadZipFile, OSError):
-        raise DemistoException('{} is not a readable zip file.'.format(file_name)) from None
+        raise DemistoException(f'{file_name} is not a readable zip file.') from None
     if entry_point not in names:
         raise DemistoException('The entry point {} is not in {} (it holds {}).'.format(
             entry_point, file_name, ', '.join(names[:10]) or 'nothing'))
@@ -1046,10 +1086,10 @@ def create_package_command(client: Client, args: dict[str, Any]) -> Any:
     try:
         war_room_file = demisto.getFilePath(entry_id)
     except Exception:
-        raise DemistoException('Entry {} is not a file in this War Room.'.format(entry_id)) from None
+        raise DemistoException(f'Entry {entry_id} is not a file in this War Room.') from None
     path = war_room_file.get('path') if isinstance(war_room_file, dict) else None
     if not path or not os.path.isfile(path):
-        raise DemistoException('Entry {} has no file content.'.format(entry_id))
+        raise DemistoException(f'Entry {entry_id} has no file content.')
     file_name = safe_file_name(single_arg(args, 'file_name') or war_room_file.get('name'), 'package.py')
     entry_point = single_arg(args, 'entry_point')
     check_python_package(path, file_name, entry_point)
@@ -1065,8 +1105,7 @@ def create_package_command(client: Client, args: dict[str, Any]) -> Any:
     client.upload_package(str(created['uploadTo']).strip(), path, size)
     output = {'packageId': package_id, 'packageUrl': created.get('packageUrl'), 'checksum': checksum, 'size': size,
               'status': 'started', 'packageDescriptor': descriptor}
-    readable = package_table('Created Cylance Optics package {} and uploaded {} ({} bytes)'.format(
-        name, file_name, size), [output])
+    readable = package_table(f'Created Cylance Optics package {name} and uploaded {file_name} ({size} bytes)', [output])
     result = CommandResults(outputs_prefix=PACKAGE_PREFIX, outputs_key_field='packageId', outputs=output,
                             readable_output=readable, raw_response=output)
     return poll('cylance-optics-get-package', polling, args, lambda: PollResult(
@@ -1085,9 +1124,9 @@ def target_ids(args: dict[str, Any], name: str) -> list[str]:
     bad = [value for value in ids if not TARGET_ID_RE.match(value)]
     if bad:
         raise DemistoException('{} must be device or zone ids of 32 hexadecimal digits (dashes are removed), got '
-                               '{}.'.format(name, ', '.join('"{}"'.format(b) for b in bad[:5])))
+                               '{}.'.format(name, ', '.join(f'"{b}"' for b in bad[:5])))
     if len(ids) > MAX_TARGETS:
-        raise DemistoException('{} holds {} ids; at most {} per run.'.format(name, len(ids), MAX_TARGETS))
+        raise DemistoException(f'{name} holds {len(ids)} ids; at most {MAX_TARGETS} per run.')
     return ids
 
 
@@ -1103,7 +1142,7 @@ def resolve_package(client: Client, reference: str, version: str) -> dict[str, A
                    (not version or str(as_dict(p.get('packageDescriptor')).get('version')) == version)]
         if not matches:
             raise DemistoException('No package is named "{}"{}.'.format(
-                reference, ' with version {}'.format(version) if version else ''))
+                reference, f' with version {version}' if version else ''))
         if len(matches) > 1:
             raise DemistoException('{} packages are named "{}"; give package_version or the package id: {}.'.format(
                 len(matches), reference, ', '.join('{} (version {})'.format(
@@ -1130,14 +1169,14 @@ def run_package_command(client: Client, args: dict[str, Any]) -> Any:
     if per_device and not devices:
         raise DemistoException('execution_per_device applies to device_ids only.')
     if per_device and len(devices) > MAX_EXECUTIONS_PER_RUN:
-        raise DemistoException('execution_per_device allows at most {} devices.'.format(MAX_EXECUTIONS_PER_RUN))
+        raise DemistoException(f'execution_per_device allows at most {MAX_EXECUTIONS_PER_RUN} devices.')
     arguments = list_arg(args, 'arguments')
     destination = single_arg(args, 'destination')
     keep_locally = bool_arg(args, 'keep_results_locally', not destination)
     polling = Polling.parse(args, default_enabled=True)
     package = resolve_package(client, reference, single_arg(args, 'package_version'))
     package_name = as_dict(package.get('packageDescriptor')).get('name') or package['packageId']
-    name = single_arg(args, 'name') or 'XSOAR - {}'.format(package_name)
+    name = single_arg(args, 'name') or f'XSOAR - {package_name}'
     targets = [{'devices': [device]} for device in devices] if per_device else \
         [{'devices': devices} if devices else {'zones': zones}]
     executions = []
@@ -1153,8 +1192,8 @@ def run_package_command(client: Client, args: dict[str, Any]) -> Any:
         result, continue_to_poll=True, args_for_next_run=polling.next_args(
             execution_id=','.join(e['id'] for e in executions)),
         partial_result=CommandResults(outputs_prefix=EXECUTION_PREFIX, outputs_key_field='id', outputs=executions,
-                                      readable_output=readable + '\nFollowing {} execution(s) every {}s.'.format(
-                                          len(executions), polling.interval))))
+                                      readable_output=readable + f'\nFollowing {len(executions)} execution(s) '
+                                                                 f'every {polling.interval}s.')))
 
 # endregion
 
@@ -1203,8 +1242,7 @@ def list_executions_command(client: Client, args: dict[str, Any]) -> CommandResu
     readable = execution_table(counted_title('Cylance Optics package executions', len(found.items), found.total),
                                found.items)
     if found.stopped_early_at_page:
-        readable += '\nStopped after {} pages; run again with page={} for more.'.format(MAX_PAGES,
-                                                                                       found.stopped_early_at_page)
+        readable += f'\nStopped after {MAX_PAGES} pages; run again with page={found.stopped_early_at_page} for more.'
     return CommandResults(outputs_prefix=EXECUTION_PREFIX, outputs_key_field='id', outputs=found.items,
                           readable_output=readable, raw_response=found.items)
 
@@ -1217,8 +1255,8 @@ def delete_execution_command(client: Client, args: dict[str, Any]) -> CommandRes
     """Deletes an execution resource (the API answers with the deleted execution, or nothing)."""
     execution_id = validate_execution_id(args.get('execution_id'))
     body = client.delete_execution(execution_id)
-    execution = require_execution(body, 'packages/v2/executions/{id}') if isinstance(body, dict) and body.get('id') \
-        else {'id': execution_id}
+    execution: dict[str, Any] = require_execution(body, 'packages/v2/executions/{id}') \
+        if isinstance(body, dict) and body.get('id') else {'id': execution_id}
     execution['deleted'] = True
     return CommandResults(outputs_prefix=EXECUTION_PREFIX, outputs_key_field='id', outputs=execution,
                           readable_output='Deleted Cylance Optics package execution {}{}.'.format(
@@ -1244,23 +1282,26 @@ COMMANDS: dict[str, Callable[[Client, dict[str, Any]], Any]] = {
 
 
 def main() -> None:
-    raw_params = demisto.params()
+    """Parse the instance settings once, run the command, and report any failure after the except block."""
     command = demisto.command()
-    demisto.debug('Command being called is {}'.format(command))
+    demisto.debug(f'Command being called is {command}')
+    raw_params = demisto.params()
+    secrets_to_hide = secrets_in_params(raw_params)
     client: Client | None = None
-    failure = None
+    failure = ''
     try:
-        client = Client(Params.parse(raw_params))
-        handler = COMMANDS.get(command)
-        if handler is None:
-            raise DemistoException('Command {} is not implemented.'.format(command))
-        return_results(handler(client, demisto.args()))
-    except Exception as error:
-        failure = failure_in_words(error)
-    if failure is not None:
+        params = InstanceParams(raw_params)
+        secrets_to_hide = params.secrets()
+        client = Client(params)
+        if command not in COMMANDS:
+            raise DemistoException(f'Command {command} is not implemented by {INTEGRATION_NAME}.')
+        return_results(COMMANDS[command](client, demisto.args()))  # test-module too: its failures are raised
+    except Exception as error:  # every failure becomes one plain, redacted error entry
+        failure = describe_failure(error)
+    if failure:
         # Reported outside the except block: return_error logs the active traceback, whose text is not redacted.
-        hidden = secrets_in_params(raw_params) + (client.known_tokens if client else []) + cached_tokens()
-        return_error('Failed to execute {} command.\nError:\n{}'.format(command, redact(failure, hidden)))
+        issued = (client.known_tokens if client else []) + cached_tokens()
+        return_error(redact(f'Failed to execute {command} command.\nError:\n{failure}', secrets_to_hide + issued))
 
 
 if __name__ in ('__main__', '__builtin__', 'builtins'):

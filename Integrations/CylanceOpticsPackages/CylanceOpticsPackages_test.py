@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import re
 import time
 import uuid
 import zipfile
@@ -50,6 +51,11 @@ def access_token(scope, life=1800):
     return token.decode() if isinstance(token, bytes) else token
 
 
+def replace_contents(target, new):
+    target.clear()
+    target.update(new)
+
+
 def forget_server_version(monkeypatch):
     """The real CommonServerPython caches demistoVersion() on first use; each test sets its own."""
     cache = getattr(CommonServerPython, 'get_demisto_version', None)
@@ -60,19 +66,35 @@ def forget_server_version(monkeypatch):
 @pytest.fixture(autouse=True)
 def runtime(tmp_path, monkeypatch):
     """A versioned integration context (as on XSOAR 6+) and the war-room folder as cwd."""
-    store = {}
+    store: dict = {}
     forget_server_version(monkeypatch)
     monkeypatch.setattr(demisto, 'demistoVersion', lambda: {'version': '8.9.0', 'buildNumber': '1'})
     monkeypatch.setattr(demisto, 'getIntegrationContextVersioned', lambda *a, **k: {'context': dict(store),
                                                                                     'version': 1})
     monkeypatch.setattr(demisto, 'setIntegrationContextVersioned',
-                        lambda ctx, *a, **k: (store.clear(), store.update(ctx)))
+                        lambda ctx, *a, **k: replace_contents(store, ctx))
     monkeypatch.chdir(tmp_path)
     return store
 
 
-def make_client(sleep=lambda s: None, **params):
-    return cyl.Client(cyl.Params.parse(dict(PARAMS, **params)), sleep=sleep)
+class FakeTime:
+    """A clock that moves only when the code sleeps; the sleeps are recorded."""
+
+    def __init__(self, waits=None):
+        self.now = 1000.0
+        self.waits = waits if waits is not None else []
+
+    def sleep(self, seconds):
+        self.waits.append(seconds)
+        self.now += seconds
+
+    def clock(self):
+        return self.now
+
+
+def make_client(waits=None, **params):
+    fake = FakeTime(waits)
+    return cyl.Client(cyl.InstanceParams(dict(PARAMS, **params)), sleep=fake.sleep, clock=fake.clock)
 
 
 @pytest.fixture
@@ -124,32 +146,23 @@ def test_parse_retry_after():
     Then seconds are returned for numbers and dates, None for the unreadable, never a negative wait."""
     assert cyl.parse_retry_after('7') == 7.0
     assert cyl.parse_retry_after('-3') == 0.0
-    assert cyl.parse_retry_after(None) is None and cyl.parse_retry_after('nan') is None
-    assert cyl.parse_retry_after('soon') is None
+    assert cyl.parse_retry_after(None) is None and cyl.parse_retry_after('soon') is None
     assert cyl.parse_retry_after('Wed, 21 Oct 2015 07:28:00 GMT', now=1445412470.0) == 10.0
     assert cyl.parse_retry_after('Wed, 21 Oct 2015 07:28:00 GMT') == 0.0  # in the past
 
 
-def test_call_with_retries_is_bounded_and_honours_retry_after():
-    """Given a call that keeps answering 503 (first with Retry-After 5)
-    When it is retried with at most 2 retries
-    Then it waits 5 then 2 seconds and the error says it gave up after 3 attempts; a 400 is never retried."""
-    waits, calls = [], []
-
-    def busy():
-        calls.append(1)
-        raise cyl.HTTPStatusError('busy.', status=503, retry_after=5.0 if len(calls) == 1 else None)
-    with pytest.raises(cyl.HTTPStatusError, match='busy. Gave up after 3 attempts.'):
-        cyl.call_with_retries(busy, 'x', 2, waits.append)
-    assert waits == [5.0, 2] and len(calls) == 3
-
-    def bad():
-        calls.append(1)
-        raise cyl.HTTPStatusError('bad', status=400)
-    calls.clear()
-    with pytest.raises(cyl.HTTPStatusError, match='^bad$'):
-        cyl.call_with_retries(bad, 'x', 2, waits.append)
-    assert len(calls) == 1
+def test_retry_gate_bounds_the_waiting():
+    """Given a gate with the default budget
+    When backoffs are asked for
+    Then Retry-After or 1, 2, 4 s are slept until the budget would be exceeded, then RateLimited says when to
+    try again."""
+    waits: list[float] = []
+    gate = cyl.RetryGate('Cylance', sleep=waits.append, clock=lambda: 0.0)
+    gate.backoff(0, 5.0)
+    gate.backoff(1, None)
+    assert waits == [5.0, 2.0]
+    with pytest.raises(cyl.RateLimited, match='Cylance is rate limiting or temporarily unavailable; try again in 60 s'):
+        gate.backoff(2, 60.0)
 
 
 @pytest.mark.parametrize('args, expected', [({'a': ' x '}, 'x'), ({'a': ['x']}, 'x'), ({'a': 5}, '5'), ({}, ''),
@@ -162,11 +175,13 @@ def test_single_arg(args, expected):
 
 
 def test_single_arg_refuses_several_values():
-    """Given a two-item list for a one-value argument
+    """Given a two-item list or an object for a one-value argument
     When it is read
     Then the error names the argument."""
     with pytest.raises(DemistoException, match='a takes one value, got 2'):
         cyl.single_arg({'a': ['x', 'y']}, 'a')
+    with pytest.raises(DemistoException, match='a takes one value, got an object'):
+        cyl.single_arg({'a': {'b': 1}}, 'a')
 
 
 @pytest.mark.parametrize('name, expected', [('../../etc/evil.zip', 'evil.zip'), ('C:\\x\\p?.zip', 'p_.zip'),
@@ -247,17 +262,17 @@ def test_package_id_forms():
 
 
 @pytest.mark.parametrize('error, words', [
-    (KeyError('packageId'), 'the field \'packageId\' is missing'),
-    (TypeError('unsupported operand type(s) for +: NoneType and int'), 'a value has an unexpected form'),
-    (OSError(28, 'No space left on device'), 'File system error on the XSOAR host: No space left on device.'),
-    (RuntimeError('x'), 'Unexpected internal error.'),
-    (requests.exceptions.ChunkedEncodingError('x'), 'Network error'),
+    (KeyError('packageId'), 'an unexpected internal error occurred while processing the reply'),
+    (TypeError('unsupported operand type(s) for +: NoneType and int'), 'while processing the reply'),
+    (OSError(28, 'No space left on device'), 'a file could not be written or read'),
+    (RuntimeError('x'), 'an unexpected internal error occurred.'),
+    (requests.exceptions.ChunkedEncodingError('x'), 'the connection to the server failed'),
 ])
-def test_failure_in_words(error, words):
+def test_describe_failure(error, words):
     """Given failures we did not raise ourselves
     When they are described for a user
     Then the words say what kind of failure it was, without a Python type name."""
-    text = cyl.failure_in_words(error)
+    text = cyl.describe_failure(error)
     assert words in text
     assert type(error).__name__ not in text and 'NoneType' not in text
 
@@ -267,8 +282,9 @@ def test_redact():
     When it is redacted
     Then none of them remains."""
     token = access_token('x')
-    text = 'x Bearer abc.def-ghi y secret1 {} z'.format(token)
-    assert cyl.redact(text, ['secret1', None, '']) == 'x <redacted token> y <redacted> <redacted token> z'
+    text = f'x Bearer abc.def-ghi-jkl y secret1 {token} z'
+    redacted = cyl.redact(text, ['secret1', '', 'abc'])
+    assert redacted == 'x Bearer <redacted> y <redacted> <redacted> z'
 
 
 def test_token_expiry():
@@ -293,17 +309,18 @@ def test_bad_params(params, problem):
     When they are parsed
     Then the error says what is wrong."""
     with pytest.raises(DemistoException, match=problem):
-        cyl.Params.parse(params)
+        cyl.InstanceParams(params)
 
 
 def test_params_defaults_and_forms():
     """Given parameters without URL, with the tenant as an encrypted field and booleans as text
     When they are parsed
     Then the default URL, the tenant and the flags are read."""
-    params = cyl.Params.parse({'credentials': {'identifier': APP_ID, 'password': SECRET},
-                               'tenant_id': {'password': TENANT}, 'insecure': 'true', 'timeout': '30'})
+    params = cyl.InstanceParams({'credentials': {'identifier': APP_ID, 'password': SECRET},
+                                 'tenant_id': {'password': TENANT}, 'insecure': 'true', 'timeout': '30'})
     assert (params.url, params.tenant_id, params.verify, params.proxy, params.timeout) == (
         cyl.DEFAULT_URL, TENANT, False, False, 30)
+    assert params.secrets() == [SECRET, TENANT]
 
 
 # ---------------------------------------------------------------- client: auth, token cache, refresh
@@ -343,7 +360,8 @@ def test_tokens_are_cached_per_scope(client, requests_mock, runtime):
     """Given commands with two scopes run in turn, then by a new client
     When tokens are needed
     Then one token per scope is requested and reused from the integration context."""
-    scopes, issued = [], []
+    scopes: list[str] = []
+    issued: list[str] = []
     token_endpoint(requests_mock, scopes, issued)
     requests_mock.get(GET_URL, json=load('get_package.json'))
     requests_mock.get(LIST_URL, json=load('list_packages_page3.json'))
@@ -399,11 +417,11 @@ def test_context_without_versioning(client, requests_mock, monkeypatch):
     """Given server 5.5 (the real demistomock's default), which has only the plain integration context
     When two commands run
     Then the token is cached there and requested once."""
-    plain = {}
+    plain: dict = {}
     forget_server_version(monkeypatch)
     monkeypatch.setattr(demisto, 'demistoVersion', lambda: {'version': '5.5.0', 'buildNumber': '12345'})
     monkeypatch.setattr(demisto, 'getIntegrationContext', lambda: dict(plain))
-    monkeypatch.setattr(demisto, 'setIntegrationContext', lambda ctx: (plain.clear(), plain.update(ctx)))
+    monkeypatch.setattr(demisto, 'setIntegrationContext', lambda ctx: replace_contents(plain, ctx))
 
     def versioned(*a, **k):
         raise AssertionError('versioned context used on server 5.5')
@@ -422,7 +440,7 @@ def test_401_refreshes_once_then_succeeds(client, requests_mock, runtime):
     When a command runs
     Then one new token is requested and the call succeeds with it."""
     runtime['tokens'] = {cyl.SCOPE_PACKAGE_READ: {'token': 'revoked', 'expires': time.time() + 1000}}
-    issued = []
+    issued: list[str] = []
     token_endpoint(requests_mock, issued=issued)
     requests_mock.get(GET_URL, [{'status_code': 401, 'json': {'message': 'expired'}},
                                 {'json': load('get_package.json')}])
@@ -438,7 +456,7 @@ def test_401_after_refresh_is_a_clear_error(client, requests_mock):
     Then exactly one refresh happens and the error explains the 401."""
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, status_code=401, json={'message': 'Invalid token'})
-    with pytest.raises(cyl.HTTPStatusError, match='status 401. Unauthorized - the access token was rejected') as info:
+    with pytest.raises(cyl.CylanceError, match='status 401. Unauthorized - the access token was rejected') as info:
         cyl.get_package_command(client, {'package_id': PACKAGE_ID})
     assert info.value.status == 401 and 'Server message: Invalid token' in info.value.message
     assert len(api_calls(requests_mock, '/auth/')) == 2 and len(api_calls(requests_mock)) == 2
@@ -449,7 +467,7 @@ def test_token_401_bad_credentials(client, requests_mock):
     When a command runs
     Then the error blames the credentials, with no refresh loop."""
     requests_mock.post(TOKEN_URL, status_code=401, json={'message': 'Invalid signature'})
-    with pytest.raises(cyl.HTTPStatusError, match='rejected the application credentials'):
+    with pytest.raises(cyl.CylanceError, match='rejected the application credentials'):
         cyl.list_packages_command(client, {})
     assert requests_mock.call_count == 1
 
@@ -459,7 +477,7 @@ def test_token_400_exp_window(client, requests_mock):
     When a command runs
     Then the error explains the exp/iat window and quotes the server."""
     requests_mock.post(TOKEN_URL, status_code=400, json={'message': 'exp must be within 30 minutes'})
-    with pytest.raises(cyl.HTTPStatusError, match='exp/iat window') as info:
+    with pytest.raises(cyl.CylanceError, match='exp/iat window') as info:
         cyl.list_packages_command(client, {})
     assert 'auth/v2/token failed with status 400' in info.value.message
     assert 'Server message: exp must be within 30 minutes' in info.value.message
@@ -489,10 +507,10 @@ def test_403_names_the_scope(client, requests_mock, command, args, method, url, 
     """Given an application without the scope a command needs
     When the command runs
     Then the token was asked for exactly that scope and the error names it, without retry or refresh."""
-    scopes = []
+    scopes: list[str] = []
     token_endpoint(requests_mock, scopes)
     requests_mock.register_uri(method, url, status_code=403, json={'message': 'Forbidden'})
-    with pytest.raises(DemistoException, match='The application lacks the {} scope'.format(scope)):
+    with pytest.raises(DemistoException, match=f'The application lacks the {scope} scope'):
         command(client, args)
     assert scopes == [scope] and len(api_calls(requests_mock)) == 1
 
@@ -507,47 +525,57 @@ def test_400_on_an_api_call(client, requests_mock):
         cyl.list_packages_command(client, {})
 
 
-@pytest.mark.parametrize('status', [429, 500, 502, 503, 504])
+@pytest.mark.parametrize('status', [429, 502, 503, 504])
 def test_retries_bounded_with_retry_after(requests_mock, status):
     """Given an API answering a retryable status
     When a command runs
     Then Retry-After or backoff is honoured and the command gives up after 4 attempts."""
-    waits = []
-    client = make_client(sleep=waits.append)
+    waits: list[float] = []
+    client = make_client(waits)
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, [{'status_code': status, 'headers': {'Retry-After': '4'}, 'json': {}},
                                 {'status_code': status, 'text': ''}, {'json': load('get_package.json')}])
     cyl.get_package_command(client, {'package_id': PACKAGE_ID})
-    assert waits == [4.0, 2]
+    assert waits == [4.0, 2.0]
     waits.clear()
     requests_mock.get(GET_URL, status_code=status, json={})
-    with pytest.raises(DemistoException, match='status {}.*Gave up after 4 attempts'.format(status)):
+    with pytest.raises(DemistoException, match=f'status {status}.*Gave up after 4 attempts'):
         cyl.get_package_command(client, {'package_id': PACKAGE_ID})
-    assert waits == [1, 2, 4] and len(api_calls(requests_mock)) == 3 + 4
+    assert waits == [1.0, 2.0, 4.0] and len(api_calls(requests_mock)) == 3 + 4
 
 
-def test_retry_after_is_capped_and_accepts_dates(requests_mock):
-    """Given Retry-After of an hour, an HTTP date and junk
-    When the calls are retried
-    Then the wait is capped, the date is honoured and junk falls back to backoff."""
-    waits = []
-    client = make_client(sleep=waits.append)
+def test_server_error_is_not_retried(client, requests_mock):
+    """Given an API answering 500
+    When a command runs
+    Then it fails at once with the status."""
     token_endpoint(requests_mock)
-    in_30s = email.utils.formatdate(time.time() + 30, usegmt=True)
-    requests_mock.get(LIST_URL, [{'status_code': 429, 'headers': {'Retry-After': '3600'}},
-                                 {'status_code': 503, 'headers': {'Retry-After': in_30s}},
-                                 {'status_code': 503, 'headers': {'Retry-After': 'soon'}},
-                                 {'json': load('list_packages_page3.json')}])
-    cyl.list_packages_command(client, {})
-    assert waits[0] == cyl.MAX_RETRY_WAIT_SECONDS and 25 <= waits[1] <= 30 and waits[2] == 4
+    requests_mock.get(GET_URL, status_code=500, json={'message': 'boom'})
+    with pytest.raises(DemistoException, match='status 500. Cylance server error. Server message: boom'):
+        cyl.get_package_command(client, {'package_id': PACKAGE_ID})
+    assert len(api_calls(requests_mock)) == 1
+
+
+def test_long_retry_after_is_not_slept_and_dates_are_read(requests_mock):
+    """Given Retry-After as an HTTP date 10 s ahead, then one of an hour
+    When the calls are retried
+    Then the date is honoured, and the hour is not waited: the error says when to try again."""
+    waits: list[float] = []
+    client = make_client(waits)
+    token_endpoint(requests_mock)
+    in_10s = email.utils.formatdate(time.time() + 10, usegmt=True)
+    requests_mock.get(LIST_URL, [{'status_code': 503, 'headers': {'Retry-After': in_10s}},
+                                 {'status_code': 429, 'headers': {'Retry-After': '3600'}}])
+    with pytest.raises(cyl.RateLimited, match='try again in 3600 s'):
+        cyl.list_packages_command(client, {})
+    assert len(waits) == 1 and 5 <= waits[0] <= 10
 
 
 def test_token_endpoint_is_retried_too(requests_mock):
     """Given a busy token endpoint
     When a command runs
     Then the token request is retried after Retry-After."""
-    waits = []
-    client = make_client(sleep=waits.append)
+    waits: list[float] = []
+    client = make_client(waits)
     requests_mock.post(TOKEN_URL, [{'status_code': 503, 'headers': {'Retry-After': '2'}},
                                    {'json': {'access_token': access_token('x')}}])
     requests_mock.get(LIST_URL, json=load('list_packages_page3.json'))
@@ -588,7 +616,7 @@ def test_test_module(client, requests_mock):
     """Given working credentials
     When test-module runs
     Then it lists one package with the list scope and answers ok."""
-    scopes = []
+    scopes: list[str] = []
     token_endpoint(requests_mock, scopes)
     requests_mock.get(LIST_URL, json=load('list_packages_page3.json'))
     assert cyl.test_module_command(client, {}) == 'ok'
@@ -661,7 +689,7 @@ def test_404_says_not_found(client, requests_mock):
     Then the error says it was not found."""
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, status_code=404, json={'message': 'Package not found'})
-    with pytest.raises(DemistoException, match='^Package {} was not found'.format(PACKAGE_ID)):
+    with pytest.raises(DemistoException, match=f'^Package {PACKAGE_ID} was not found'):
         cyl.get_package_command(client, {'package_id': PACKAGE_ID})
 
 
@@ -710,7 +738,7 @@ def test_get_package_polling_reports_a_failed_upload(client, requests_mock, stat
     Then the error says the package was not accepted and why that usually happens."""
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, json=dict(load('get_package.json'), status=status))
-    with pytest.raises(DemistoException, match='its upload status is {}.*checksum'.format(status)):
+    with pytest.raises(DemistoException, match=f'its upload status is {status}.*checksum'):
         cyl.get_package_command(client, {'package_id': PACKAGE_ID, 'polling': 'true'})
 
 
@@ -771,7 +799,7 @@ def test_list_limit_pages_through(client, requests_mock):
     When packages are listed
     Then pages are read until the limit or the last page."""
     token_endpoint(requests_mock)
-    pages = [{'json': load('list_packages_page{}.json'.format(i))} for i in (1, 2, 3)]
+    pages = [{'json': load(f'list_packages_page{i}.json')} for i in (1, 2, 3)]
     requests_mock.get(LIST_URL, pages)
     result = cyl.list_packages_command(client, {'page_size': '2', 'limit': '3'})
     assert [p['packageDescriptor']['name'] for p in result.outputs] == ['Collect-Autoruns', 'Dump-Prefetch',
@@ -922,8 +950,8 @@ def test_download_size_mismatch_is_error_and_file_removed(client, requests_mock,
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, json=package_with(STORAGE_URL, size))
     requests_mock.get(STORAGE_URL, content=body)
-    with pytest.raises(DemistoException, match='Package {} could not be downloaded: .*package size is {} bytes'
-                                               .format(PACKAGE_ID, size)):
+    with pytest.raises(DemistoException, match=f'Package {PACKAGE_ID} could not be downloaded: .*package size is {size} bytes'
+                                               ):
         cyl.download_package_command(client, {'package_id': PACKAGE_ID})
     assert os.listdir(tmp_path) == []
 
@@ -969,7 +997,7 @@ def test_download_storage_errors(client, requests_mock, tmp_path, status, proble
     with pytest.raises(DemistoException, match=problem) as info:
         cyl.download_package_command(client, {'package_id': PACKAGE_ID})
     message = info.value.message
-    assert 'status {}'.format(status) in message and 'cylance-optics-packages.s3.amazonaws.com' in message
+    assert f'status {status}' in message and 'cylance-optics-packages.s3.amazonaws.com' in message
     assert 'scope' not in message and 'X-Amz-Signature' not in message
     assert os.listdir(tmp_path) == [] and len(api_calls(requests_mock, 's3.amazonaws.com')) == 1
 
@@ -978,8 +1006,8 @@ def test_download_storage_busy_is_retried(requests_mock):
     """Given a busy storage host
     When the package is downloaded
     Then it is retried after Retry-After, still without a token."""
-    waits = []
-    client = make_client(sleep=waits.append)
+    waits: list[float] = []
+    client = make_client(waits)
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, json=package_with(STORAGE_URL, 3))
     requests_mock.get(STORAGE_URL, [{'status_code': 503, 'headers': {'Retry-After': '5'}}, {'content': b'abc'}])
@@ -1073,7 +1101,8 @@ def test_create_package_from_a_python_file(client, requests_mock, war_room):
     When create-package runs without polling
     Then the create call carries the file's SHA256 and the descriptor, the file is PUT to uploadTo without any
     Cylance token, and the context holds the package id, checksum and size (never the upload URL)."""
-    scopes, uploaded = [], []
+    scopes: list[str] = []
+    uploaded: list[bytes] = []
     upload = creation_endpoints(requests_mock, scopes, uploaded)
     war_room('12@1', 'browser_history.py', SCRIPT)
     result = cyl.create_package_command(client, {
@@ -1167,7 +1196,7 @@ def test_create_package_upload_retried_with_the_whole_file(requests_mock, war_ro
     """Given a busy upload location
     When create-package runs
     Then the upload is retried with the whole file again."""
-    client = make_client(sleep=lambda s: None)
+    client = make_client()
     token_endpoint(requests_mock)
     requests_mock.post(LIST_URL, json=load('create_package.json'))
     bodies = []
@@ -1205,7 +1234,7 @@ def test_run_package_on_devices(client, requests_mock):
     When run-package runs without polling
     Then the package is checked, one execution is requested as documented (package as its id) with the
     create scope, and the execution is in the context."""
-    scopes = []
+    scopes: list[str] = []
     create = run_endpoints(requests_mock, scopes)
     result = cyl.run_package_command(client, {
         'package': PACKAGE_ID, 'device_ids': 'e378dacb-9324-453a-b8c6-5a8406952195, ' + FAILING_DEVICE,
@@ -1254,7 +1283,7 @@ def test_run_package_by_exact_name_and_version(client, requests_mock):
     When run-package runs with the name alone, then with name and version
     Then the first is refused listing the candidates, the second runs the matching package."""
     token_endpoint(requests_mock)
-    pages = [{'json': load('list_packages_page{}.json'.format(i))} for i in (1, 2, 3)]
+    pages = [{'json': load(f'list_packages_page{i}.json')} for i in (1, 2, 3)]
     page1 = load('list_packages_page1.json')
     twin = json.loads(json.dumps(page1['page_items'][0]))
     twin['packageId'] = NEW_PACKAGE_ID
@@ -1263,7 +1292,7 @@ def test_run_package_by_exact_name_and_version(client, requests_mock):
     requests_mock.get(LIST_URL, pages)
     create = requests_mock.post(EXECUTIONS_URL, json=execution_reply)
     name = page1['page_items'][0]['packageDescriptor']['name']
-    with pytest.raises(DemistoException, match='2 packages are named "{}"; give package_version'.format(name)):
+    with pytest.raises(DemistoException, match=f'2 packages are named "{name}"; give package_version'):
         cyl.run_package_command(client, {'package': name, 'device_ids': DEVICE})
     requests_mock.get(LIST_URL, pages)
     cyl.run_package_command(client, {'package': name, 'package_version': '9.9.9', 'device_ids': DEVICE,
@@ -1329,7 +1358,7 @@ def test_get_execution(client, requests_mock):
     """Given a finished execution on two devices, one failed
     When it is read
     Then the context has the documented fields and the derived progress, and the table the counts."""
-    scopes = []
+    scopes: list[str] = []
     token_endpoint(requests_mock, scopes)
     requests_mock.get(EXECUTION_URL, json=load('execution_done.json'))
     result = cyl.get_execution_command(client, {'execution_id': EXECUTION_ID})
@@ -1370,7 +1399,7 @@ def test_get_execution_names_the_device_when_counts_tell(client, requests_mock):
     result = cyl.get_execution_command(client, {'execution_id': EXECUTION_ID})
     progress = context_of(result, 'CylanceOptics.Execution')[0]['progress']
     assert progress['notSucceededDevices'] == [FAILING_DEVICE]
-    assert '1 device(s) did not succeed: {}'.format(FAILING_DEVICE) in result.readable_output
+    assert f'1 device(s) did not succeed: {FAILING_DEVICE}' in result.readable_output
 
 
 def test_get_execution_timeout_reports_what_is_pending(client, requests_mock):
@@ -1427,7 +1456,7 @@ def test_get_execution_not_found(client, requests_mock):
     Then the error says it was not found."""
     token_endpoint(requests_mock)
     requests_mock.get(EXECUTION_URL, status_code=404, json={'message': 'not found'})
-    with pytest.raises(DemistoException, match='Execution {} was not found'.format(EXECUTION_ID)):
+    with pytest.raises(DemistoException, match=f'Execution {EXECUTION_ID} was not found'):
         cyl.get_execution_command(client, {'execution_id': EXECUTION_ID})
 
 
@@ -1437,7 +1466,7 @@ def test_list_executions(client, requests_mock):
     """Given two executions on one page
     When they are listed with paging arguments
     Then the query is as for packages and both are in the context and table."""
-    scopes = []
+    scopes: list[str] = []
     token_endpoint(requests_mock, scopes)
     requests_mock.get(EXECUTIONS_URL, json=load('list_executions_page1.json'))
     result = cyl.list_executions_command(client, {'page_size': '2', 'sort': '-createdAt'})
@@ -1464,12 +1493,12 @@ def test_delete_execution(client, requests_mock, reply):
     """Given an execution the API deletes (answering the resource, or nothing)
     When delete-execution runs
     Then the context marks it deleted, with the delete scope."""
-    scopes = []
+    scopes: list[str] = []
     token_endpoint(requests_mock, scopes)
     requests_mock.delete(EXECUTION_URL, **reply)
     result = cyl.delete_execution_command(client, {'execution_id': [EXECUTION_ID]})
     assert result.outputs['id'] == EXECUTION_ID and result.outputs['deleted'] is True
-    assert 'Deleted Cylance Optics package execution {}'.format(EXECUTION_ID) in result.readable_output
+    assert f'Deleted Cylance Optics package execution {EXECUTION_ID}' in result.readable_output
     assert scopes == ['opticspkgdeploy:delete']
 
 
@@ -1528,14 +1557,14 @@ def echoing_endpoints(requests_mock, where, status, issued, auth_tokens):
         auth_tokens.append(request.json()['auth_token'])
         if where == 'token':
             context.status_code = status
-            return {'message': 'bad auth_token {} signed with {}'.format(auth_tokens[-1], SECRET)}
+            return {'message': f'bad auth_token {auth_tokens[-1]} signed with {SECRET}'}
         token = access_token('opticspkgconfig:read')
         issued.append(token)
         return {'access_token': token}
 
     def api_reply(request, context):
         context.status_code = status
-        return {'message': 'token {} (Bearer {}) of {} rejected'.format(issued[-1], issued[-1], TENANT)}
+        return {'message': f'token {issued[-1]} (Bearer {issued[-1]}) of {TENANT} rejected'}
     requests_mock.post(TOKEN_URL, json=token_reply)
     requests_mock.get(GET_URL, json=api_reply)
     requests_mock.get(LIST_URL, json=api_reply)
@@ -1549,14 +1578,17 @@ def test_errors_have_no_secret_token_or_traceback(monkeypatch, requests_mock, ca
     When a command or test-module fails through main()
     Then one error entry explains the status and no secret, token or traceback is in entries or logs."""
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(time, 'sleep', lambda seconds: None)
-    issued, auth_tokens = [], []
+    fake = FakeTime()
+    monkeypatch.setattr(cyl.Client.__init__, '__defaults__', (fake.sleep, fake.clock))
+    issued: list[str] = []
+    auth_tokens: list[str] = []
     echoing_endpoints(requests_mock, where, status, issued, auth_tokens)
     entries = run_main(monkeypatch, command, {'package_id': PACKAGE_ID})
     text = json.dumps(entries)
     assert len(entries) == 1 and entries[0]['Type'] == 4
-    assert 'status {}'.format(status) in entries[0]['Contents'] or 'was not found' in entries[0]['Contents']
-    assert 'Traceback' not in text and 'Traceback' not in caplog.text and 'Bearer ' not in text
+    assert f'status {status}' in entries[0]['Contents'] or 'was not found' in entries[0]['Contents']
+    assert 'Traceback' not in text and 'Traceback' not in caplog.text
+    assert not re.search(r'Bearer (?!<redacted>)', text)
     for secret in [SECRET, TENANT] + issued + auth_tokens:
         assert secret not in text and secret not in caplog.text
 
@@ -1569,7 +1601,8 @@ def test_unexpected_failures_are_said_in_words(monkeypatch, requests_mock):
         raise KeyError('packageId')
     monkeypatch.setitem(cyl.COMMANDS, 'cylance-optics-get-package', broken)
     entries = run_main(monkeypatch, 'cylance-optics-get-package')
-    assert entries[0]['Type'] == 4 and 'the field \'packageId\' is missing' in entries[0]['Contents']
+    assert entries[0]['Type'] == 4
+    assert 'an unexpected internal error occurred while processing the reply' in entries[0]['Contents']
     assert 'KeyError' not in entries[0]['Contents'] and 'Traceback' not in entries[0]['Contents']
 
 

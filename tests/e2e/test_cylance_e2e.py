@@ -2,7 +2,11 @@
 import hashlib
 import io
 import logging
+import time
+import uuid
 import zipfile
+
+import jwt
 
 import pytest
 import requests
@@ -142,9 +146,6 @@ def test_checksum_mismatch_fails_the_package(make_session, emulator):
 
 
 def session_jwt(scope):
-    import time
-    import uuid
-    import jwt
     app = credentials.CYLANCE_APP
     now = int(time.time())
     token = jwt.encode({'iss': 'http://cylance.com', 'sub': app['app_id'], 'tid': app['tenant_id'], 'iat': now,
@@ -167,7 +168,7 @@ def test_run_package_on_two_devices_one_fails(make_session, emulator, caplog):
     failed = [e for e in executions if e['progress']['notSucceeded']]
     assert [e['target']['devices'] for e in failed] == [[FAILING_DEVICE]]
     assert failed[0]['progress']['notSucceededDevices'] == [FAILING_DEVICE]
-    assert 'did not succeed: {}'.format(FAILING_DEVICE) in readable_texts(entries)[-1]
+    assert f'did not succeed: {FAILING_DEVICE}' in readable_texts(entries)[-1]
     created = [r for r in emulator.request_log() if r['path'] == '/packages/v2/executions' and r['method'] == 'POST']
     assert len(created) == 2
     assert_no_secrets(session, caplog)
