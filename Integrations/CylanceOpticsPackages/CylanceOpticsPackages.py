@@ -669,6 +669,13 @@ class Client(BaseClient):
                                                'bytes; the file was discarded.')
                     digest.update(chunk)
                     target.write(chunk)
+            if size == 0:
+                raise DemistoException('the server answered with an empty file; nothing was saved.')
+            announced = str(res.headers.get('Content-Length') or '')
+            encoded = str(res.headers.get('Content-Encoding') or 'identity').lower() not in ('', 'identity')
+            if announced.isdigit() and not encoded and int(announced) != size:
+                raise DemistoException(f'the connection closed after {size} of {announced} bytes; the file was '
+                                       'discarded.')
             if expected_size is not None and size != expected_size:
                 raise DemistoException(f'the download has {size} bytes but the package size is {expected_size} bytes; '
                                        'the file was discarded.')

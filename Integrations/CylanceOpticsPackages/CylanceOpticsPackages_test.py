@@ -942,7 +942,19 @@ def test_download_token_never_leaves_the_api_server(client, requests_mock, url):
     assert 'Authorization' not in requests_mock.last_request.headers
 
 
-@pytest.mark.parametrize('body, size', [(b'short', 2048), (b'x' * 5000, 2048), (b'', 2048), (b'abc', '4')])
+def test_download_of_an_empty_file_is_an_error(client, requests_mock, tmp_path):
+    """Given a package without a declared size whose download is empty
+    When it is downloaded
+    Then the command fails and no file is left."""
+    token_endpoint(requests_mock)
+    requests_mock.get(GET_URL, json=package_with(STORAGE_URL, None))
+    requests_mock.get(STORAGE_URL, content=b'')
+    with pytest.raises(DemistoException, match='answered with an empty file'):
+        cyl.download_package_command(client, {'package_id': PACKAGE_ID})
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('body, size', [(b'short', 2048), (b'x' * 5000, 2048), (b'abc', '4')])
 def test_download_size_mismatch_is_error_and_file_removed(client, requests_mock, tmp_path, body, size):
     """Given a download whose length differs from the declared size (a number or digit text)
     When it is downloaded
