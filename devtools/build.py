@@ -3,9 +3,13 @@
 Copies the pack's content into a throwaway content-repo scaffold (tests, test data and tooling left out)
 and runs `demisto-sdk zip-packs`, which unifies each integration and script (code, image and description
 embedded in one YAML). The zip lands in `<out>/EndpointResponse.zip`.
+
+The zip's README.md is the Marketplace page: it is README.md without the sections only a developer needs
+(DEVELOPER_SECTIONS), so the repository keeps one source for both.
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +19,14 @@ from devtools.paths import ROOT
 from devtools.scaffold import PACK_FOLDER, build_scaffold
 
 ZIP_NAME = 'EndpointResponse.zip'
+DEVELOPER_SECTIONS = ('Install from source', 'Performance', 'Develop')
+
+
+def marketplace_readme(text: str) -> str:
+    """README.md without its developer sections (each `## <title>` up to the next `## ` heading)."""
+    parts = re.split(r'(?m)^(?=## )', text)
+    kept = [part for part in parts if not any(part.startswith('## ' + title + '\n') for title in DEVELOPER_SECTIONS)]
+    return ''.join(kept).rstrip('\n') + '\n'
 
 
 def sdk_executable() -> str:
@@ -29,6 +41,11 @@ def build_zip(out_dir: str) -> str:
     work = tempfile.mkdtemp(prefix='pack-build-')
     try:
         repo = build_scaffold(os.path.join(work, 'repo'))
+        readme = os.path.join(repo, 'Packs', PACK_FOLDER, 'README.md')
+        with open(os.path.join(ROOT, 'README.md')) as f:
+            text = f.read()
+        with open(readme, 'w') as f:
+            f.write(marketplace_readme(text))
         sdk_out = os.path.join(work, 'zips')
         env = dict(os.environ, DEMISTO_SDK_IGNORE_CONTENT_WARNING='1', DEMISTO_SDK_SKIP_VERSION_CHECK='1')
         env.pop('DEMISTO_SDK_OFFLINE_ENV', None)

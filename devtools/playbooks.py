@@ -91,12 +91,15 @@ class Resolver(object):
         unknown = set(spec) - {'root', 'accessor', 'filters', 'transformers'}
         if unknown:
             raise PlaybookError('{}: complex value keys {} are not supported'.format(where, sorted(unknown)))
-        path = spec.get('root', '')
+        root = spec.get('root', '')
+        value = self.path(root)
+        if spec.get('filters'):
+            # as the server does: the filters select items of the root, the accessor then reads each selected item
+            for group in spec['filters']:
+                value = [item for item in as_list(value) if any(self.filter(c, item, where, root) for c in group)]
         if spec.get('accessor'):
-            path += '.' + spec['accessor']
-        value = self.path(path)
-        for group in spec.get('filters') or []:
-            value = [item for item in as_list(value) if any(self.filter(c, item, where) for c in group)]
+            value = get_context_path({'root': value}, 'root.' + spec['accessor']) if spec.get('filters') \
+                else self.path(root + '.' + spec['accessor'])
         for transformer in spec.get('transformers') or []:
             value = self.transform(transformer, value, where)
         return value
@@ -115,12 +118,12 @@ class Resolver(object):
             return None
         value = side.get('value') or {}
         simple = value.get('simple') if isinstance(value, dict) else value
+        if isinstance(value, dict) and 'complex' in value:
+            return self.complex(value['complex'], 'operand')
         if side.get('iscontext'):
             if item is not None and isinstance(item, dict) and isinstance(simple, str) and simple in item:
                 return item[simple]
             return self.path(simple)
-        if isinstance(value, dict) and 'complex' in value:
-            return self.complex(value['complex'], 'operand')
         return self.simple(simple)
 
     def compare(self, condition: Dict[str, Any], where: str, item: Any = None) -> bool:
@@ -131,12 +134,18 @@ class Resolver(object):
         right = self.operand(condition.get('right'), item)
         return OPERATORS[operator](left, right)
 
-    def filter(self, condition: Dict[str, Any], item: Any, where: str) -> bool:
+    def filter(self, condition: Dict[str, Any], item: Any, where: str, root: str = '') -> bool:
+        """Whether one item of a complex value's root passes the condition; the left side names a field of the item,
+        either plainly (`SHA256`) or by its full path (`File.SHA256`), or the item itself (the root's path)."""
         if condition.get('left') and not condition['left'].get('iscontext'):
             return self.compare(condition, where)
         left_spec = condition.get('left') or {}
-        value = (left_spec.get('value') or {}).get('simple') if left_spec else None
-        subject = item.get(value) if isinstance(item, dict) and value else item
+        field = (left_spec.get('value') or {}).get('simple') if left_spec else None
+        if field and root and field == root:
+            field = None
+        elif field and root and field.startswith(root + '.'):
+            field = field[len(root) + 1:]
+        subject = get_context_path(item, field) if isinstance(item, dict) and field else item
         operator = condition.get('operator')
         if operator not in OPERATORS:
             raise PlaybookError('{}: filter operator "{}" is not supported'.format(where, operator))
@@ -158,7 +167,9 @@ def _text(value: Any) -> str:
 
 
 def _equal_string(left: Any, right: Any) -> bool:
-    return any(_text(l).lower() == _text(right).lower() for l in (as_list(left) or [None]))
+    """True when a left value equals a right value (either side may be a list: any pair matching counts)."""
+    rights = {_text(r).lower() for r in (as_list(right) or [None])}
+    return any(_text(l).lower() in rights for l in (as_list(left) or [None]))
 
 
 OPERATORS: Dict[str, Callable[[Any, Any], bool]] = {
@@ -185,6 +196,7 @@ TRANSFORMERS: Dict[str, Callable[[Any, Dict[str, Any]], Any]] = {
     else _text(value).upper(),
     'count': lambda value, args: len(as_list(value)),
     'FirstArrayElement': lambda value, args: as_list(value)[0] if as_list(value) else None,
+    'concat': lambda value, args: _text(args.get('prefix')) + _text(value) + _text(args.get('suffix')),
 }
 
 
@@ -202,8 +214,15 @@ def builtin_delete_context(session: Session, args: Dict[str, Any]) -> None:
 
 
 def builtin_set(session: Session, args: Dict[str, Any]) -> None:
-    merge_context(session.context, {'{}(true)'.format(args['key']) if '.' in args['key'] else args['key']:
-                                    args.get('value')})
+    value = args.get('value')
+    if isinstance(value, str) and value.strip()[:1] in ('{', '[') and _text(args.get('stringify')).lower() != 'true':
+        try:
+            value = json.loads(value)  # Set stores a JSON value as an object unless stringify=true
+        except ValueError:
+            pass
+    if _text(args.get('append')).lower() == 'true':
+        value = as_list(get_context_path(session.context, args['key'])) + as_list(value)
+    merge_context(session.context, {'{}(true)'.format(args['key']) if '.' in args['key'] else args['key']: value})
 
 
 BUILTINS: Dict[str, Callable[[Session, Dict[str, Any]], Any]] = {

@@ -6,6 +6,7 @@ the code extracted from each unified integration YAML on our runtime against the
 import fnmatch
 import json
 import os
+import re
 import zipfile
 
 import pytest
@@ -13,7 +14,7 @@ import yaml
 
 import CommonServerPython
 from devtools import instances
-from devtools.build import build_zip
+from devtools.build import DEVELOPER_SECTIONS, build_zip, marketplace_readme
 from devtools.emulator import Emulator
 from devtools.paths import ROOT
 from devtools.runner import PackIndex, Session, errors_of
@@ -122,3 +123,37 @@ def test_artifact_code_runs_against_the_emulator(artifact, tmp_path):
             command, args = SMOKE[name]
             entries = session.execute(command, args, using=name)
             assert not errors_of(entries) and entries[0]['EntryContext'], name
+
+
+DEVELOPER_TEXT = ('dev.sh', 'devtools', 'benchmark', 'bench', '.venv', 'pytest', 'emulator', 'requirements-dev',
+                  'XSOAR_RUNTIME_DIR', 'demisto-sdk', '## Performance', '## Develop', 'Install from source')
+USER_SECTIONS = ('# Endpoint Response', '## What is in the pack', '## Migrating from Cortex XDR - IR', '## Playbooks',
+                 '## Requirements', '## Setup')
+
+
+def test_zip_readme_is_the_marketplace_page(artifact):
+    """Given the built zip, when its README is read, then it has what a Marketplace user needs and no text only a
+    developer can use."""
+    readme = artifact['README.md'].decode()
+    lowered = readme.lower()
+    assert [text for text in DEVELOPER_TEXT if text.lower() in lowered] == []
+    for heading in USER_SECTIONS:
+        assert re.search(r'(?m)^{}$'.format(re.escape(heading)), readme), heading
+    for playbook in os.listdir(os.path.join(ROOT, 'Playbooks')):
+        if playbook.endswith('.yml'):
+            assert yaml.safe_load(open(os.path.join(ROOT, 'Playbooks', playbook)))['name'] in readme
+
+
+def test_repository_readme_keeps_the_developer_sections_with_develop_last():
+    with open(os.path.join(ROOT, 'README.md')) as f:
+        readme = f.read()
+    headings = re.findall(r'(?m)^## (.*)$', readme)
+    assert headings[-1] == 'Develop'
+    for title in DEVELOPER_SECTIONS:
+        assert title in headings
+    assert 'so existing playbooks keep working' not in readme  # the official playbooks do not run on our commands (see the migration)
+
+
+def test_marketplace_readme_drops_whole_sections_only():
+    text = '# P\nintro\n## Setup\nstep\n### Sub\nmore\n## Performance\nbench\n## Develop\ndev.sh test\n'
+    assert marketplace_readme(text) == '# P\nintro\n## Setup\nstep\n### Sub\nmore\n'

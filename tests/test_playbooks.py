@@ -80,13 +80,169 @@ def test_quarantine_playbook_reads_the_incident_file_context(session):
     assert [r['filePath'] for r in rows] == ['C:\\x0.exe', 'C:\\x1.exe']
 
 
-def test_create_package_playbook(session):
-    run = run_playbook(session, 'Cortex XDR - Create Agent Installation Package', {
-        'name': 'pb', 'platform': 'linux', 'package_type': 'standalone', 'agent_version': '8.4.0.12344',
-        'url_package_type': 'rpm'})
-    assert 'Get the download URL' in run.task_path and 'Get the URL and download the package' not in run.task_path
-    assert get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.url')
+def notes(session):
+    """The text of the plain (non-error) War Room entries, in order."""
+    return [str(e.get('Contents')) for e in session.entries if e.get('Type') == 1 and isinstance(e.get('Contents'), str)]
+
+
+PACKAGE = 'Cortex XDR - Create Agent Installation Package'
+
+
+@pytest.mark.parametrize('extra, download_type', [
+    ({'platform': 'windows'}, 'x64'),
+    ({'platform': 'windows', 'url_package_type': 'x86'}, 'x86'),
+    ({'platform': 'Windows', 'url_package_type': 'X64'}, 'x64'),
+    ({'platform': 'linux'}, 'sh'),
+    ({'platform': 'linux', 'url_package_type': 'rpm'}, 'rpm'),
+    ({'platform': 'linux', 'url_package_type': 'deb'}, 'deb'),
+    ({'platform': 'macos'}, 'pkg'),
+    ({'platform': 'macos', 'package_type': 'upgrade'}, 'upgrade'),
+    ({'platform': 'linux', 'package_type': 'upgrade', 'url_package_type': 'upgrade'}, 'upgrade'),
+])
+def test_package_download_type_follows_the_platform(session, extra, download_type):
+    """Given a package for a platform (and maybe an asked download type), when the playbook runs,
+    then it asks for the URL of the type that fits and the URL is in context."""
+    run_playbook(session, PACKAGE, dict({'name': 'pb', 'agent_version': '8.4.0.12344'}, **extra))
+    assert get_context_path(session.context, 'XDRInstallationPackage.DownloadType') == download_type
+    assert '/{}?sig='.format(download_type) in get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.url')
+    assert not session_errors(session)
+
+
+def session_errors(session):
+    return [e for e in session.entries if e.get('Type') == 4]
+
+
+def test_package_download_adds_the_file(session):
+    """Given download=true for a macOS package, when the playbook runs, then the pkg file is in the incident."""
+    run = run_playbook(session, PACKAGE, {'name': 'pb', 'platform': 'macos', 'agent_version': '8.4.0.12344',
+                                          'download': 'true'})
+    assert 'Get the URL and download the package' in run.task_path
+    assert get_context_path(session.context, 'File.Name').endswith('.pkg')
+
+
+def test_android_package_is_created_and_the_playbook_stops_plainly(session):
+    """Given an Android package (with an agent version the API would refuse), when the playbook runs, then the
+    package is created without the version, no URL is asked for, and a note says why - not an error."""
+    run = run_playbook(session, PACKAGE, {'name': 'pb', 'platform': 'android', 'agent_version': '8.4.0.12344'})
+    assert run.task_path[-2:] == ['Say there is no download for this platform', 'Done']
+    assert get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.status') == 'Completed'
+    assert get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.url') is None
+    assert 'no download type' in notes(session)[-1] and not session_errors(session)
+
+
+@pytest.mark.parametrize('extra, says', [
+    ({'platform': 'linux', 'url_package_type': 'x64'}, 'does not fit a linux standalone package'),
+    ({'platform': 'windows', 'url_package_type': 'pkg'}, 'does not fit a windows standalone package'),
+    ({'platform': 'android', 'url_package_type': 'x64'}, 'does not fit a android standalone package'),
+    ({'platform': 'windows', 'package_type': 'upgrade', 'url_package_type': 'x64'}, 'windows upgrade package'),
+    ({}, 'needs a platform'),
+])
+def test_package_inputs_that_cannot_work_stop_before_anything_is_created(session, extra, says):
+    """Given a download type that does not fit the package, or no platform, when the playbook runs, then nothing
+    is created and a note says what is wrong."""
+    run_playbook(session, PACKAGE, dict({'name': 'pb', 'agent_version': '8.4.0.12344'}, **extra))
+    assert get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution') is None
+    assert says in notes(session)[-1] and 'Nothing was created' in notes(session)[-1]
+
+
+def test_failed_package_is_reported_without_an_error_loop(session):
+    """Given a package the server fails to build, when the playbook runs, then it reports the status in a note,
+    asks for no URL and ends at Done."""
+    run = run_playbook(session, PACKAGE, {'name': 'pb fail', 'platform': 'linux', 'agent_version': '8.4.0.12344'})
+    assert run.task_path[-2:] == ['Say the package was not created', 'Done']
+    assert get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.status') == 'Failed'
+    assert 'status is Failed' in notes(session)[-1]
+
+
+def test_package_download_type_of_a_previous_run_does_not_leak(session):
+    """Given a Linux run left its download type in context, when an Android package follows, then it gets none."""
+    run_playbook(session, PACKAGE, {'name': 'pb', 'platform': 'linux', 'agent_version': '8.4.0.12344'})
+    run_playbook(session, PACKAGE, {'name': 'pb2', 'platform': 'android'})
+    assert get_context_path(session.context, 'XDRInstallationPackage.DownloadType') is None
+
+
+QUARANTINE = 'Cortex XDR - Check Quarantine Status'
+SHA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
+
+
+def test_quarantine_with_nothing_to_check_says_so(session):
+    """Given no inputs and no File context, when the playbook runs, then a note says there is nothing to check."""
+    run = run_playbook(session, QUARANTINE, {})
+    assert run.task_path[-2:] == ['Say there is nothing to check', 'Done']
+    assert notes(session)[-1].startswith('Nothing to check')
+    assert get_context_path(session.context, 'PaloAltoNetworksXDR') is None
+
+
+@pytest.mark.parametrize('given, named', [
+    ({'endpoint_id': OK}, 'file_path (file path), file_hash (SHA256)'),
+    ({'file_hash': SHA}, 'endpoint_id (endpoint ID), file_path (file path)'),
+    ({'endpoint_id': OK, 'file_path': 'C:\\a.exe'}, 'file_hash (SHA256)'),
+    ({'file_path': 'C:\\a.exe', 'file_hash': SHA}, 'endpoint_id (endpoint ID).'),
+])
+def test_quarantine_with_partial_inputs_names_what_is_missing(session, given, named):
+    """Given only some of endpoint, path and SHA256, when the playbook runs, then one note names the missing ones
+    and Cortex XDR is not called."""
+    run_playbook(session, QUARANTINE, given)
+    assert notes(session)[-1].endswith('Missing: ' + named + ('' if named.endswith('.') else '.'))
+    assert get_context_path(session.context, 'PaloAltoNetworksXDR') is None
+
+
+RETRIEVE = 'Cortex XDR - Retrieve Files'
+WIN, UNIX = 'C:\\Users\\jdoe\\invoice.exe', '/tmp/miner.sh'
+
+
+def xdr_incident(endpoint_id=OK):
+    """The context the official Cortex XDR - IR integration leaves on a fetched incident
+    (xdr-get-incident-extra-data: PaloAltoNetworksXDR.Incident.alerts.*)."""
+    return {'PaloAltoNetworksXDR': {'Incident': {'incident_id': '42', 'alerts': [
+        {'alert_id': '1', 'endpoint_id': endpoint_id, 'host_name': 'WS-JDOE', 'action_file_path': WIN,
+         'action_file_sha256': content.retrieved_file_sha256(endpoint_id, WIN)},
+        {'alert_id': '2', 'endpoint_id': endpoint_id, 'action_file_path': UNIX,
+         'action_file_sha256': 'e' * 64},
+        {'alert_id': '3', 'endpoint_id': 'net00000000000000000000000000000', 'action_file_path': None,
+         'action_file_sha256': None}]}}}
+
+
+def test_retrieve_runs_with_no_inputs_on_an_xdr_incident(session):
+    """Given an XDR incident's alerts in context, when the playbook runs with no inputs, then it retrieves the
+    alerts' files from the endpoints that have file alerts and names the expected SHA256 it did not get."""
+    session.context.update(xdr_incident())
+    run = run_playbook(session, RETRIEVE, {})
+    rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles'))
+    assert [r['endpoint_id'] for r in rows] == [OK]
+    assert sorted(as_list(get_context_path(session.context, 'File.SHA256'))) == sorted(
+        content.retrieved_file_sha256(OK, p) for p in (WIN, UNIX))
+    assert get_context_path(session.context, 'XDRRetrievalCheck.NotRetrieved') == ['e' * 64]
+    assert 'e' * 64 in notes(session)[-1] and run.task_path[-1] == 'Done'
+
+
+def test_retrieve_explicit_inputs_win_over_the_incident(session):
+    """Given an XDR incident in context, when file_paths is given, then only that file is retrieved."""
+    session.context.update(xdr_incident())
+    run_playbook(session, RETRIEVE, {'file_paths': UNIX, 'file_sha256': content.retrieved_file_sha256(OK, UNIX)})
+    assert get_context_path(session.context, 'File.SHA256') == content.retrieved_file_sha256(OK, UNIX)
+    assert get_context_path(session.context, 'XDRRetrievalCheck') is None
+
+
+@pytest.mark.parametrize('given, step, says', [
+    ({}, 'Say there are no endpoint IDs', 'no endpoint IDs were given'),
+    ({'endpoint_ids': OK}, 'Say there are no file paths', 'no file paths were given'),
+])
+def test_retrieve_with_nothing_to_retrieve_says_what_is_missing(session, given, step, says):
+    """Given no endpoints or no paths (and no XDR incident), when the playbook runs, then a note says which."""
+    run = run_playbook(session, RETRIEVE, given)
+    assert run.task_path[-2:] == [step, 'Done'] and says in notes(session)[-1]
+    assert get_context_path(session.context, 'PaloAltoNetworksXDR') is None
+
+
+def test_retrieve_with_every_endpoint_failing(session):
+    """Given only a failing endpoint, when the playbook runs, then the failure is an error entry, the task
+    continues, the summary is written and no file is in context."""
+    run = run_playbook(session, RETRIEVE, {'endpoint_ids': FAIL, 'file_paths': WIN})
+    assert len(run.errors) == 1 and FAIL in run.errors[0]
+    assert get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles.status') == 'FAILED'
     assert get_context_path(session.context, 'File') is None
+    assert 'Summarise the retrieval' in run.task_path
 
 
 def test_disabled_integration_is_said_plainly(emulator, tmp_path):
@@ -129,6 +285,46 @@ def test_complex_arguments_filters_and_transformers(session):
         {'operator': 'split', 'args': {'delimiter': {'value': {'simple': ','}}}}, {'operator': 'uniq'}]}, 'x') == \
         ['e1', 'e2']
     assert resolver.simple('n=${File.Name}') == 'n=a,b,c'
+
+
+def test_filters_select_root_items_before_the_accessor(session):
+    session.context.update(xdr_incident())
+    resolver = Resolver(session, {})
+    root = 'PaloAltoNetworksXDR.Incident.alerts'
+    spec = {'root': root, 'accessor': 'endpoint_id', 'filters': [[
+        {'operator': 'isNotEmpty', 'left': {'value': {'simple': root + '.action_file_path'}, 'iscontext': True}}]],
+        'transformers': [{'operator': 'uniq'}]}
+    assert resolver.complex(spec, 'x') == [OK]
+
+
+def test_list_comparisons_concat_and_complex_condition_sides(session):
+    session.context['Seen'] = ['A1', 'b2']
+    resolver = Resolver(session, {'want': ['a1', 'c3']})
+    missing = {'root': 'inputs.want', 'filters': [[{'operator': 'isNotEqualString',
+                                                    'left': {'value': {'simple': 'inputs.want'}, 'iscontext': True},
+                                                    'right': {'value': {'simple': 'Seen'}, 'iscontext': True}}]],
+               'transformers': [{'operator': 'join', 'args': {'separator': {'value': {'simple': ', '}}}},
+                                {'operator': 'concat', 'args': {'prefix': {'value': {'simple': 'missing: '}},
+                                                                'suffix': {'value': {'simple': '.'}}}}]}
+    assert resolver.complex(missing, 'x') == 'missing: c3.'
+    assert resolver.compare({'operator': 'isNotEmpty', 'left': {'value': {'complex': missing}, 'iscontext': True}},
+                            'x')
+    assert resolver.compare({'operator': 'isEqualString', 'left': {'value': {'simple': 'Seen'}, 'iscontext': True},
+                             'right': {'value': {'simple': 'B2'}}}, 'x')
+
+
+def test_set_appends_and_reads_json(session):
+    tasks = {'0': {'id': '0', 'type': 'regular', 'task': {'name': 'a', 'scriptName': 'Set'}, 'nexttasks': {'#none#': ['1']},
+                   'scriptarguments': {'key': {'simple': 'X.Missing'}, 'value': {'simple': 'one'},
+                                       'append': {'simple': 'true'}}},
+             '1': {'id': '1', 'type': 'regular', 'task': {'name': 'b', 'scriptName': 'Set'}, 'nexttasks': {'#none#': ['2']},
+                   'scriptarguments': {'key': {'simple': 'X.Missing'}, 'value': {'simple': 'two'},
+                                       'append': {'simple': 'true'}}},
+             '2': {'id': '2', 'type': 'regular', 'task': {'name': 'c', 'scriptName': 'Set'},
+                   'scriptarguments': {'key': {'simple': 'Y.Obj'}, 'value': {'simple': '{"a": [1, 2]}'}}}}
+    run_playbook(session, playbook(tasks))
+    assert get_context_path(session.context, 'X.Missing') == ['one', 'two']
+    assert get_context_path(session.context, 'Y.Obj.a') == [1, 2]
 
 
 def test_failed_task_stops_the_playbook_unless_continue_on_error(session):

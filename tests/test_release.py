@@ -1,7 +1,6 @@
 """The offline release helper: bump, release notes from git, refusal while placeholders remain."""
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -18,7 +17,9 @@ def git(root, *args):
 def repo(tmp_path):
     root = tmp_path / 'pack'
     root.mkdir()
-    shutil.copyfile(os.path.join(ROOT, 'pack_metadata.json'), root / 'pack_metadata.json')
+    with open(os.path.join(ROOT, 'pack_metadata.json')) as f:
+        metadata = dict(json.load(f), currentVersion='1.0.0')  # the fixture's own history starts at 1.0.0
+    (root / 'pack_metadata.json').write_text(json.dumps(metadata))
     (root / 'ReleaseNotes').mkdir()
     (root / 'ReleaseNotes' / '1_0_0.md').write_text('#### Integrations\n\n##### X\n\n- first\n')
     integration = root / 'Integrations' / 'Foo'

@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import requests
@@ -99,10 +99,21 @@ STATUS_MEANINGS = {
 
 # region shared helpers (identical copy in every integration)
 
+T = TypeVar('T')
+
 RETRYABLE_STATUSES = (429, 502, 503, 504)
 DEFAULT_MAX_RETRIES = 3
 MAX_WAIT_PER_COMMAND_SECONDS = 15.0  # commands must return quickly; longer waits become a scheduled retry
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+
+
+class HTTPStatusError(DemistoException):
+    """An API call answered with a failing HTTP status; retry_after is the wait the server asked for, if any."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class RateLimited(DemistoException):
@@ -168,6 +179,25 @@ class RetryGate:
         self._sleep(wait)
 
 
+def call_with_retries(call: Callable[[], T], what: str, gate: RetryGate) -> T:
+    """call(), again after 429/502/503/504 (Retry-After honoured through the shared gate), at most gate.max_retries
+    more times; the final error says how many attempts were made."""
+    attempt = 0
+    while True:
+        gate.wait_turn()
+        try:
+            return call()
+        except HTTPStatusError as error:
+            if error.status not in RETRYABLE_STATUSES:
+                raise
+            if attempt >= gate.max_retries:
+                raise HTTPStatusError(f'{error.message} Gave up after {attempt + 1} attempts.',
+                                      status=error.status) from None
+            demisto.debug(f'{what} answered {error.status}, retry {attempt + 1}')
+            gate.backoff(attempt, error.retry_after)
+            attempt += 1
+
+
 def run_bounded(func: Callable[[Any], Any], items: list[Any], max_workers: int) -> list[Any]:
     """func over items with at most max_workers at once; results in input order, the first failure re-raised."""
     if len(items) <= 1 or max_workers <= 1:
@@ -175,6 +205,23 @@ def run_bounded(func: Callable[[Any], Any], items: list[Any], max_workers: int) 
     with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
         futures = [pool.submit(func, item) for item in items]
         return [future.result() for future in futures]
+
+
+def single_arg(args: dict[str, Any], name: str) -> str:
+    """One text value; a playbook may pass a one-item list or a number, more than one value is an error."""
+    value = args.get(name)
+    if isinstance(value, list):
+        values = [str(v).strip() for v in value if v is not None and str(v).strip()]
+        if len(values) > 1:
+            raise DemistoException(f'{name} takes one value, got {len(values)}.')
+        value = values[0] if values else ''
+    if isinstance(value, dict):
+        raise DemistoException(f'{name} takes one value, got an object.')
+    return str(value if value is not None else '').strip()
+
+
+BOOLEAN_WORDS = {'true': True, 'yes': True, 'y': True, 't': True, 'on': True, '1': True,
+                 'false': False, 'no': False, 'n': False, 'f': False, 'off': False, '0': False}
 
 
 def safe_file_name(name: Any, default: str = 'file') -> str:
@@ -234,7 +281,7 @@ def describe_failure(error: BaseException) -> str:
     return next((words for kinds, words in FAILURE_KINDS if isinstance(error, kinds)),
                 'an unexpected internal error occurred.')
 
-# endregion
+# endregion shared helpers
 
 # region plumbing: params, auth, errors, client
 
@@ -287,15 +334,6 @@ def make_advanced_auth(api_key: str, nonce: str | None = None,
     timestamp = str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000))
     digest = hashlib.sha256((api_key + nonce + timestamp).encode('utf-8')).hexdigest()
     return nonce, timestamp, digest
-
-
-class XDRError(DemistoException):
-    """An API call that failed, with the HTTP status."""
-
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 def describe_error_body(body: Any) -> str:
@@ -422,40 +460,38 @@ class Client(BaseClient):
             headers['Authorization'] = self.params.api_key
         return headers
 
-    @staticmethod
-    def _error_handler(endpoint: str) -> Callable[[requests.Response], None]:
+    def secrets(self) -> list[str]:
+        """Everything this client must never show: the key and every Advanced digest it sent."""
+        return self.params.secrets() + self.issued_secrets
+
+    def _error_handler(self, endpoint: str) -> Callable[[requests.Response], None]:
         def handle(res: requests.Response) -> None:
             try:
                 body = res.json()
             except ValueError:
                 body = None
-            raise XDRError(build_error_message(res.status_code, endpoint, body), status=res.status_code,
-                           retry_after=parse_retry_after(res.headers.get('Retry-After')))
+            # A reply may quote the request; the message can end up in a context row, so redact it here.
+            message = redact(build_error_message(res.status_code, endpoint, body), self.secrets())
+            raise HTTPStatusError(message, status=res.status_code,
+                                  retry_after=parse_retry_after(res.headers.get('Retry-After')))
         return handle
 
     def _send(self, endpoint: str, method: str = 'POST', auth: bool = True, **kwargs: Any) -> requests.Response:
         """One request with fresh auth; 429/502/503/504 retried through the shared gate (bounded waiting)."""
-        attempt = 0
-        while True:
-            self.gate.wait_turn()
+        def request() -> requests.Response:
             try:
                 return self._http_request(method, headers=self._auth_headers() if auth else {'Accept': '*/*'},
                                           resp_type='response', timeout=self.params.timeout,
                                           error_handler=self._error_handler(endpoint), **kwargs)
-            except XDRError as error:
-                if error.status not in RETRYABLE_STATUSES:
-                    raise
-                if attempt >= self.gate.max_retries:
-                    raise XDRError(f'{error.message} Gave up after {attempt + 1} attempts.',
-                                   status=error.status) from None
-                demisto.debug(f'{endpoint} answered {error.status}, retry {attempt + 1}')
-                self.gate.backoff(attempt, error.retry_after)
-                attempt += 1
+            except HTTPStatusError:
+                raise
             except (DemistoException, requests.exceptions.RequestException) as error:
                 if isinstance(error, DemistoException) and not isinstance(
                         error.exception, requests.exceptions.RequestException):
                     raise
                 raise transport_failure(endpoint, error) from None
+
+        return call_with_retries(request, endpoint, self.gate)
 
     def _post(self, endpoint: str, request_data: dict[str, Any]) -> Any:
         """The `reply` of a JSON API call, or a clear error naming the endpoint."""
@@ -570,23 +606,6 @@ def to_list(value: Any) -> list[str]:
             seen.add(text)
             result.append(text)
     return result
-
-
-def single_arg(args: dict[str, Any], name: str) -> str:
-    """One text value; a playbook may pass a one-item list or a number, more than one value is an error."""
-    value = args.get(name)
-    if isinstance(value, list):
-        values = [str(v).strip() for v in value if v is not None and str(v).strip()]
-        if len(values) > 1:
-            raise DemistoException(f'{name} takes one value, got {len(values)}.')
-        value = values[0] if values else ''
-    if isinstance(value, dict):
-        raise DemistoException(f'{name} takes one value, got an object.')
-    return str(value if value is not None else '').strip()
-
-
-BOOLEAN_WORDS = {'true': True, 'yes': True, 'y': True, 't': True, 'on': True, '1': True,
-                 'false': False, 'no': False, 'n': False, 'f': False, 'off': False, '0': False}
 
 
 def boolean_arg(args: dict[str, Any], name: str, default: bool = False) -> bool:
@@ -1469,7 +1488,7 @@ def test_module(client: Client) -> str:
     """A real authenticated call: the key ID, key and key type must all be right."""
     try:
         client.get_distribution_versions()
-    except XDRError as error:
+    except HTTPStatusError as error:
         if error.status in (401, 402, 403):
             return error.message
         raise
@@ -1501,7 +1520,7 @@ def main() -> None:
         secrets_to_hide = params.secrets()
         client = Client(params)
         if command == 'test-module':
-            return_results(redact(test_module(client), secrets_to_hide + client.issued_secrets))
+            return_results(redact(test_module(client), client.secrets()))
         elif command in COMMANDS:
             return_results(COMMANDS[command](client, demisto.args()))
         else:
@@ -1509,9 +1528,8 @@ def main() -> None:
     except Exception as error:  # every failure becomes one plain, redacted error entry
         failure = describe_failure(error)
     if failure:
-        issued = client.issued_secrets if client else []
         return_error(redact(f'Failed to execute {command} command.\nError:\n{failure}',
-                            secrets_to_hide + issued))
+                            secrets_to_hide + (client.secrets() if client else [])))
 
 
 if __name__ in ('__main__', '__builtin__', 'builtins'):

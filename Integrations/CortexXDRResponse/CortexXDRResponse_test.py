@@ -818,6 +818,28 @@ def test_details_still_download_when_the_status_call_fails(client, requests_mock
     assert 'The action status is unknown' in entries[0]['HumanReadable']
 
 
+@pytest.mark.parametrize('auth_type', ['Standard', 'Advanced'])
+def test_details_status_error_that_echoes_the_key_is_redacted_in_the_row(requests_mock, auth_type):
+    """
+    Given a status call refused with a body that quotes the key and the Authorization value sent
+    When the details are fetched (the files still download)
+    Then the row's status_error keeps the meaning but neither secret
+    """
+    client = make_client(auth_type=auth_type)
+    retrieval_mocks(requests_mock, {}, make_zip({'a.txt': b'x'}))
+
+    def echo(request, context):
+        context.status_code = 400
+        return {'err_code': 400, 'err_msg': 'bad request from key ' + API_KEY,
+                'err_extra': 'Authorization: ' + request.headers['Authorization']}
+    requests_mock.post(API + 'actions/get_action_status', json=echo)
+    entries = to_entries(xdr.retrieve_file_details_command(client, {'action_id': '1773'}))
+    text = json.dumps(entries)
+    sent = [r.headers['Authorization'] for r in requests_mock.request_history if 'get_action_status' in r.url]
+    assert 'status 400' in retrieved_rows(entries)[EP_OK]['status_error']
+    assert API_KEY not in text and all(value not in text for value in sent)
+
+
 def test_details_pending_endpoint_reads_as_pending_not_failure(client, requests_mock):
     """
     Given one endpoint done and one still IN_PROGRESS
