@@ -76,16 +76,25 @@ MAX_EXECUTIONS_PER_RUN = 50
 TARGET_ID_RE = re.compile(r'^[0-9A-F]{32}$')
 UUID_IN_TEXT_RE = re.compile(r'[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}')
 
-T = TypeVar('T')
-
 # endregion
 
 # region shared helpers (identical copy in every integration)
+
+T = TypeVar('T')
 
 RETRYABLE_STATUSES = (429, 502, 503, 504)
 DEFAULT_MAX_RETRIES = 3
 MAX_WAIT_PER_COMMAND_SECONDS = 15.0  # commands must return quickly; longer waits become a scheduled retry
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+
+
+class HTTPStatusError(DemistoException):
+    """An API call answered with a failing HTTP status; retry_after is the wait the server asked for, if any."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class RateLimited(DemistoException):
@@ -151,6 +160,25 @@ class RetryGate:
         self._sleep(wait)
 
 
+def call_with_retries(call: Callable[[], T], what: str, gate: RetryGate) -> T:
+    """call(), again after 429/502/503/504 (Retry-After honoured through the shared gate), at most gate.max_retries
+    more times; the final error says how many attempts were made."""
+    attempt = 0
+    while True:
+        gate.wait_turn()
+        try:
+            return call()
+        except HTTPStatusError as error:
+            if error.status not in RETRYABLE_STATUSES:
+                raise
+            if attempt >= gate.max_retries:
+                raise HTTPStatusError(f'{error.message} Gave up after {attempt + 1} attempts.',
+                                      status=error.status) from None
+            demisto.debug(f'{what} answered {error.status}, retry {attempt + 1}')
+            gate.backoff(attempt, error.retry_after)
+            attempt += 1
+
+
 def run_bounded(func: Callable[[Any], Any], items: list[Any], max_workers: int) -> list[Any]:
     """func over items with at most max_workers at once; results in input order, the first failure re-raised."""
     if len(items) <= 1 or max_workers <= 1:
@@ -158,6 +186,23 @@ def run_bounded(func: Callable[[Any], Any], items: list[Any], max_workers: int) 
     with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
         futures = [pool.submit(func, item) for item in items]
         return [future.result() for future in futures]
+
+
+def single_arg(args: dict[str, Any], name: str) -> str:
+    """One text value; a playbook may pass a one-item list or a number, more than one value is an error."""
+    value = args.get(name)
+    if isinstance(value, list):
+        values = [str(v).strip() for v in value if v is not None and str(v).strip()]
+        if len(values) > 1:
+            raise DemistoException(f'{name} takes one value, got {len(values)}.')
+        value = values[0] if values else ''
+    if isinstance(value, dict):
+        raise DemistoException(f'{name} takes one value, got an object.')
+    return str(value if value is not None else '').strip()
+
+
+BOOLEAN_WORDS = {'true': True, 'yes': True, 'y': True, 't': True, 'on': True, '1': True,
+                 'false': False, 'no': False, 'n': False, 'f': False, 'off': False, '0': False}
 
 
 def safe_file_name(name: Any, default: str = 'file') -> str:
@@ -222,28 +267,6 @@ def describe_failure(error: BaseException) -> str:
 # region plumbing: arguments, messages, redaction, parameters
 
 
-class CylanceError(DemistoException):
-    """An API call that failed with an HTTP status (and the Retry-After it asked for, if any)."""
-
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-
-
-def single_arg(args: dict[str, Any], name: str) -> str:
-    """One text value; a playbook may pass a one-item list or a number, more than one value is an error."""
-    value = args.get(name)
-    if isinstance(value, list):
-        values = [str(v).strip() for v in value if v is not None and str(v).strip()]
-        if len(values) > 1:
-            raise DemistoException(f'{name} takes one value, got {len(values)}.')
-        value = values[0] if values else ''
-    if isinstance(value, dict):
-        raise DemistoException(f'{name} takes one value, got an object.')
-    return str(value if value is not None else '').strip()
-
-
 def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -266,13 +289,16 @@ def number_arg(args: dict[str, Any], name: str, default: int, minimum: int = 1, 
 
 
 def bool_arg(args: dict[str, Any], name: str, default: bool) -> bool:
-    text = single_arg(args, name)
+    """A true/false argument in any spelling the newest runtime's argToBoolean accepts (older ones accept fewer)."""
+    value = args.get(name)
+    if isinstance(value, bool):
+        return value
+    text = single_arg(args, name).lower()
     if not text:
         return default
-    try:
-        return argToBoolean(text)
-    except ValueError:
-        raise DemistoException(f'{name} must be true or false, got "{text}".') from None
+    if text not in BOOLEAN_WORDS:
+        raise DemistoException(f'{name} must be true or false, got "{text[:50]}".')
+    return BOOLEAN_WORDS[text]
 
 
 def list_arg(args: dict[str, Any], name: str) -> list[str]:
@@ -533,39 +559,31 @@ class Client(BaseClient):
     @staticmethod
     def _api_error_handler(endpoint: str, scope: str | None) -> Callable[[requests.Response], None]:
         def handle(res: requests.Response) -> None:
-            raise CylanceError(error_message(res.status_code, endpoint, scope, server_message(res)),
+            raise HTTPStatusError(error_message(res.status_code, endpoint, scope, server_message(res)),
                                   status=res.status_code, retry_after=parse_retry_after(res.headers.get('Retry-After')))
         return handle
 
     @staticmethod
     def _storage_error_handler(action: str, host: str) -> Callable[[requests.Response], None]:
         def handle(res: requests.Response) -> None:
-            raise CylanceError(storage_error_message(action, res.status_code, host), status=res.status_code,
+            raise HTTPStatusError(storage_error_message(action, res.status_code, host), status=res.status_code,
                                   retry_after=parse_retry_after(res.headers.get('Retry-After')))
         return handle
 
     def _with_retries(self, endpoint: str, send: Callable[[], requests.Response]) -> requests.Response:
         """send(), retried on 429/502/503/504 through the shared gate (bounded waiting); failures without an
         HTTP answer in plain words."""
-        attempt = 0
-        while True:
-            self.gate.wait_turn()
+        def attempt() -> requests.Response:
             try:
                 return send()
-            except CylanceError as error:
-                if error.status not in RETRYABLE_STATUSES:
-                    raise
-                if attempt >= self.gate.max_retries:
-                    raise CylanceError(f'{error.message} Gave up after {attempt + 1} attempts.',
-                                       status=error.status) from None
-                demisto.debug(f'{endpoint} answered {error.status}, retry {attempt + 1}')
-                self.gate.backoff(attempt, error.retry_after)
-                attempt += 1
+            except HTTPStatusError:
+                raise
             except (DemistoException, requests.exceptions.RequestException) as error:
                 cause = error.exception if isinstance(error, DemistoException) else error
                 if not isinstance(cause, requests.exceptions.RequestException):
                     raise  # BaseClient wraps connection, TLS and proxy failures; read timeouts come unwrapped
                 raise transport_failure(endpoint, cause) from None
+        return call_with_retries(attempt, endpoint, self.gate)
 
     def _with_token(self, endpoint: str, scope: str, send: Callable[[str], requests.Response]) -> requests.Response:
         """send(token) with the access token for scope; once more with a new token if the cached one gets a 401."""
@@ -576,7 +594,7 @@ class Client(BaseClient):
             nonlocal token, refreshed
             try:
                 return send(token)
-            except CylanceError as error:
+            except HTTPStatusError as error:
                 if error.status != HTTPStatus.UNAUTHORIZED or refreshed:
                     raise
             demisto.debug(f'{endpoint} answered 401, requesting a new {scope} token once')
@@ -607,9 +625,9 @@ class Client(BaseClient):
             raise DemistoException(f'Cylance API call {endpoint} broke off while reading the reply.') from None
 
     @staticmethod
-    def _not_found(error: CylanceError, what: str) -> CylanceError:
+    def _not_found(error: HTTPStatusError, what: str) -> HTTPStatusError:
         if error.status == HTTPStatus.NOT_FOUND:
-            return CylanceError(f'{what} was not found (status 404).', status=404)
+            return HTTPStatusError(f'{what} was not found (status 404).', status=404)
         return error
 
     # -- packages
@@ -623,7 +641,7 @@ class Client(BaseClient):
         endpoint = 'packages/v2/{id}'
         try:
             return self._json(endpoint, self._api('GET', endpoint, SCOPE_PACKAGE_READ, {'id': package_id}))
-        except CylanceError as error:
+        except HTTPStatusError as error:
             raise self._not_found(error, f'Package {package_id}') from None
 
     def create_package(self, checksum: str, descriptor: dict[str, Any]) -> Any:
@@ -700,7 +718,7 @@ class Client(BaseClient):
         endpoint = 'packages/v2/executions/{id}'
         try:
             return self._json(endpoint, self._api('GET', endpoint, SCOPE_EXECUTION_READ, {'id': execution_id}))
-        except CylanceError as error:
+        except HTTPStatusError as error:
             raise self._not_found(error, f'Execution {execution_id}') from None
 
     def list_executions(self, page: int, page_size: int, sort: str | None = None) -> Any:
@@ -712,7 +730,7 @@ class Client(BaseClient):
         endpoint = 'packages/v2/executions/{id}'
         try:
             res = self._api('DELETE', endpoint, SCOPE_EXECUTION_DELETE, {'id': execution_id})
-        except CylanceError as error:
+        except HTTPStatusError as error:
             raise self._not_found(error, f'Execution {execution_id}') from None
         return self._json(endpoint, res, allow_empty=True)
 
@@ -1026,7 +1044,7 @@ def download_package_command(client: Client, args: dict[str, Any]) -> list[Any]:
         size, sha256 = client.download(url.strip(), path, package_size(package.get('size')))
     except DemistoException as error:
         remove_quietly(path)
-        raise CylanceError(f'Package {package_id} could not be downloaded: {error.message}',
+        raise HTTPStatusError(f'Package {package_id} could not be downloaded: {error.message}',
                               status=getattr(error, 'status', None)) from None
     output = {'packageId': package_id, 'downloadedFileName': name, 'downloadedSize': size, 'downloadedSHA256': sha256}
     readable = package_table('Downloaded Cylance Optics package {}'.format(descriptor.get('name') or package_id),

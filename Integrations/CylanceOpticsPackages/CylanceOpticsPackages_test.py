@@ -456,7 +456,7 @@ def test_401_after_refresh_is_a_clear_error(client, requests_mock):
     Then exactly one refresh happens and the error explains the 401."""
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, status_code=401, json={'message': 'Invalid token'})
-    with pytest.raises(cyl.CylanceError, match='status 401. Unauthorized - the access token was rejected') as info:
+    with pytest.raises(cyl.HTTPStatusError, match='status 401. Unauthorized - the access token was rejected') as info:
         cyl.get_package_command(client, {'package_id': PACKAGE_ID})
     assert info.value.status == 401 and 'Server message: Invalid token' in info.value.message
     assert len(api_calls(requests_mock, '/auth/')) == 2 and len(api_calls(requests_mock)) == 2
@@ -467,7 +467,7 @@ def test_token_401_bad_credentials(client, requests_mock):
     When a command runs
     Then the error blames the credentials, with no refresh loop."""
     requests_mock.post(TOKEN_URL, status_code=401, json={'message': 'Invalid signature'})
-    with pytest.raises(cyl.CylanceError, match='rejected the application credentials'):
+    with pytest.raises(cyl.HTTPStatusError, match='rejected the application credentials'):
         cyl.list_packages_command(client, {})
     assert requests_mock.call_count == 1
 
@@ -477,7 +477,7 @@ def test_token_400_exp_window(client, requests_mock):
     When a command runs
     Then the error explains the exp/iat window and quotes the server."""
     requests_mock.post(TOKEN_URL, status_code=400, json={'message': 'exp must be within 30 minutes'})
-    with pytest.raises(cyl.CylanceError, match='exp/iat window') as info:
+    with pytest.raises(cyl.HTTPStatusError, match='exp/iat window') as info:
         cyl.list_packages_command(client, {})
     assert 'auth/v2/token failed with status 400' in info.value.message
     assert 'Server message: exp must be within 30 minutes' in info.value.message
