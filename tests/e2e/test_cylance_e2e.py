@@ -53,12 +53,18 @@ def readable_texts(entries):
 # ---------------------------------------------------------------- packages: read
 
 def test_test_module(make_session, caplog):
+    """Given the emulator and the test application
+    When test-module runs
+    Then it answers ok and nothing secret is in entries, context or logs."""
     session = make_session(only=['CylanceOpticsPackages'])
     assert [e['Contents'] for e in session.execute('test-module', using='CylanceOpticsPackages')] == ['ok']
     assert_no_secrets(session, caplog)
 
 
 def test_list_get_download(make_session, emulator, caplog):
+    """Given 25 packages on the emulator
+    When they are listed 10 a page, one is read and downloaded
+    Then 3 list calls are made, the file is the real zip served, storage gets no token, one token per scope."""
     session = make_session(only=['CylanceOpticsPackages'])
     assert not errors_of(session.execute('cylance-optics-list-packages', {'page_size': '10', 'limit': '25'}))
     packages = as_list(get_context_path(session.context, 'CylanceOptics.Package'))
@@ -83,6 +89,9 @@ def test_list_get_download(make_session, emulator, caplog):
 
 
 def test_missing_scope_is_named(make_session, caplog):
+    """Given an application granted only opticspkgconfig:read
+    When it lists packages, then runs a package
+    Then the errors name opticspkgconfig:list and opticspkgdeploy:create."""
     session = make_session(only=['CylanceOpticsPackages'])
     app = credentials.CYLANCE_READ_ONLY_APP
     session.instances[BRAND] = dict(session.instances[BRAND], tenant_id=app['tenant_id'],
@@ -96,6 +105,9 @@ def test_missing_scope_is_named(make_session, caplog):
 
 
 def test_wrong_secret_and_unknown_package(make_session):
+    """Given an unknown package id, then a wrong application secret
+    When the package is read, then test-module runs
+    Then the first says not found, the second is an error entry with status 401."""
     session = make_session(only=['CylanceOpticsPackages'])
     errors = errors_of(session.execute('cylance-optics-get-package', {
         'package_id': '00000000-0000-4000-8000-000000000000'}))
@@ -110,6 +122,10 @@ def test_wrong_secret_and_unknown_package(make_session):
 # ---------------------------------------------------------------- packages: create
 
 def test_create_package_uploads_and_polls_until_success(make_session, emulator, tmp_path, caplog):
+    """Given a zip of Python files in the War Room
+    When create-package runs with polling
+    Then the file is PUT without a token to the upload link, the package ends success with the right checksum,
+    and downloading it gives the same bytes."""
     session = make_session(only=['CylanceOpticsPackages'])
     data = python_zip()
     entry_id = add_war_room_file(session, tmp_path, 'autoruns.zip', data)
@@ -130,7 +146,9 @@ def test_create_package_uploads_and_polls_until_success(make_session, emulator, 
 
 
 def test_checksum_mismatch_fails_the_package(make_session, emulator):
-    """A package whose upload does not match its checksum ends failed; get-package with polling says so."""
+    """Given a package created with one checksum and uploaded with other bytes
+    When get-package polls it
+    Then the error says its upload status is failed."""
     session = make_session(only=['CylanceOpticsPackages'])
     token = requests.post(emulator.url + '/auth/v2/token', json={'auth_token': session_jwt('opticspkgconfig:create')},
                           timeout=10).json()['access_token']
@@ -156,6 +174,9 @@ def session_jwt(scope):
 # ---------------------------------------------------------------- executions
 
 def test_run_package_on_two_devices_one_fails(make_session, emulator, caplog):
+    """Given a package by name and version, a working device and a failing one (lower case)
+    When run-package runs one execution per device with polling
+    Then the progress entries count 1 device each, both executions finish and only the failing device is named."""
     session = make_session(only=['CylanceOpticsPackages'])
     entries = session.execute('cylance-optics-run-package', {
         'package': 'Collect-Autoruns', 'package_version': '1.0.0', 'device_ids': [OK_DEVICE, FAILING_DEVICE.lower()],
@@ -175,6 +196,10 @@ def test_run_package_on_two_devices_one_fails(make_session, emulator, caplog):
 
 
 def test_run_package_on_a_zone_reports_counts(make_session):
+    """Given a zone (with dashes) holding one failing device
+    When run-package runs on it with polling
+    Then the target is the normalised zone id, the counts are 3 acked / 2 succeeded / 1 failed, and the outcome
+    says the API reports counts only."""
     session = make_session(only=['CylanceOpticsPackages'])
     entries = session.execute('cylance-optics-run-package', {'package': READY_PACKAGE,
                                                             'zone_ids': 'dead0000-1111-2222-3333-444455556666',
@@ -187,6 +212,9 @@ def test_run_package_on_a_zone_reports_counts(make_session):
 
 
 def test_list_get_and_delete_executions(make_session):
+    """Given an execution started without polling
+    When executions are listed, the execution is deleted, then read
+    Then it is listed, marked deleted, then not found."""
     session = make_session(only=['CylanceOpticsPackages'])
     session.execute('cylance-optics-run-package', {'package': READY_PACKAGE, 'device_ids': OK_DEVICE,
                                                    'polling': 'false'})
@@ -200,6 +228,9 @@ def test_list_get_and_delete_executions(make_session):
 
 
 def test_ids_checked_before_any_request(make_session, emulator):
+    """Given devices and zones given together
+    When run-package runs
+    Then the error says not both and the emulator saw no request."""
     session = make_session(only=['CylanceOpticsPackages'])
     errors = errors_of(session.execute('cylance-optics-run-package', {'package': READY_PACKAGE,
                                                                       'device_ids': OK_DEVICE, 'zone_ids': OK_DEVICE}))
@@ -207,6 +238,9 @@ def test_ids_checked_before_any_request(make_session, emulator):
 
 
 def test_busy_execution_endpoint_is_retried(make_session, emulator):
+    """Given an execution endpoint answering 503 once
+    When run-package runs
+    Then the create call is retried once and succeeds."""
     session = make_session(only=['CylanceOpticsPackages'])
     emulator.add_fault('/packages/v2/executions', 'status', count=1, status=503, retry_after=0)
     entries = session.execute('cylance-optics-run-package', {'package': READY_PACKAGE, 'device_ids': OK_DEVICE,
