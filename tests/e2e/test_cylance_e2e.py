@@ -136,7 +136,7 @@ def test_create_package_uploads_and_polls_until_success(make_session, emulator, 
     package = as_list(get_context_path(session.context, 'CylanceOptics.Package'))[-1]
     assert package['status'] == 'success' and package['size'] == len(data)
     assert package['checksum'] == hashlib.sha256(data).hexdigest()
-    uploads = [r for r in emulator.request_log() if r['path'].startswith('/_storage/uploads/')]
+    uploads = [r for r in emulator.request_log() if r['path'].startswith('/_uploads/optics/')]
     assert len(uploads) == 1 and uploads[0]['method'] == 'PUT' and not uploads[0]['had_authorization']
     # the uploaded package is the one the API now serves
     entries = session.execute('cylance-optics-download-package', {'package_id': package['packageId']})
