@@ -277,7 +277,7 @@ class CylanceApi(Vendor):
         version = descriptor.get('version')
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise cylance_error(HTTPStatus.BAD_REQUEST, 'packageDescriptor.version must be an integer of 1 or more')
-        info = descriptor.get('packageInfo') if isinstance(descriptor.get('packageInfo'), dict) else {}
+        info: dict[str, Any] = descriptor['packageInfo'] if isinstance(descriptor.get('packageInfo'), dict) else {}
         if str(info.get('fileType', '')).lower() != 'python' or not info.get('fileName'):
             raise cylance_error(HTTPStatus.BAD_REQUEST, 'Only Python packages are supported (packageInfo.fileType '
                                                         'python and a fileName)')
@@ -341,7 +341,7 @@ class CylanceApi(Vendor):
         execution = request.get('execution') if isinstance(request, dict) else None
         if not isinstance(execution, dict):
             raise cylance_error(HTTPStatus.BAD_REQUEST, 'The body must hold an execution object')
-        target = execution.get('target') if isinstance(execution.get('target'), dict) else {}
+        target: dict[str, Any] = execution['target'] if isinstance(execution.get('target'), dict) else {}
         devices, zones = target.get('devices') or [], target.get('zones') or []
         if bool(devices) == bool(zones):
             raise cylance_error(HTTPStatus.BAD_REQUEST, 'Target devices only or zones only per request, not both')
