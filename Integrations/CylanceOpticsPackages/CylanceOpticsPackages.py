@@ -314,21 +314,21 @@ def list_arg(args: dict[str, Any], name: str) -> list[str]:
     return list(seen)
 
 
-def canonical_uuid(value: Any, name: str, example: str) -> str:
+def canonical_uuid(value: Any, name: str, what: str, example: str) -> str:
     """The canonical (lower-case, hyphenated) form of a UUID argument; a clear error for anything else."""
     text = single_arg({name: value}, name)
     try:
         return str(uuid.UUID(text))
     except ValueError:
-        raise DemistoException(f'{name} must be a UUID such as {example}, got "{text}".') from None
+        raise DemistoException(f'{name} must be {what} UUID such as {example}, got "{text}".') from None
 
 
 def validate_package_id(package_id: Any) -> str:
-    return canonical_uuid(package_id, 'package_id', 'e378dacb-9324-453a-b8c6-5a8406952195')
+    return canonical_uuid(package_id, 'package_id', 'a package', 'e378dacb-9324-453a-b8c6-5a8406952195')
 
 
 def validate_execution_id(execution_id: Any) -> str:
-    return canonical_uuid(execution_id, 'execution_id', 'abebf88c-f283-4edc-834b-aa8ad3bc682c')
+    return canonical_uuid(execution_id, 'execution_id', 'an execution', 'abebf88c-f283-4edc-834b-aa8ad3bc682c')
 
 
 def is_uuid(text: str) -> bool:

@@ -678,7 +678,7 @@ def test_package_id_checked_before_any_request(client, requests_mock):
     When get-package or download-package runs
     Then nothing is sent."""
     for command in (cyl.get_package_command, cyl.download_package_command):
-        with pytest.raises(DemistoException, match='package_id must be a UUID'):
+        with pytest.raises(DemistoException, match='package_id must be a package UUID'):
             command(client, {'package_id': 'abc'})
     assert requests_mock.call_count == 0
 
@@ -1440,7 +1440,7 @@ def test_execution_progress_offline_devices():
     assert cyl.execution_progress(execution_at({'acked': 1, 'failed': 0, 'succeeded': 0}))['allSucceeded'] is None
 
 
-@pytest.mark.parametrize('args, problem', [({}, 'execution_id is required'), ({'execution_id': 'x'}, 'UUID')])
+@pytest.mark.parametrize('args, problem', [({}, 'execution_id is required'), ({'execution_id': 'x'}, 'execution_id must be an execution UUID')])
 def test_get_execution_checks_ids(client, requests_mock, args, problem):
     """Given no or a malformed execution id
     When get-execution runs
