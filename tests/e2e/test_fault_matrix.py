@@ -48,9 +48,9 @@ FAULTS: list[tuple[str, dict[str, Any], str | None]] = [
     ('reset', {'kind': 'reset'}, None),
     ('non_json', {'kind': 'non_json'}, 'not JSON'),
     ('missing_keys', {'kind': 'missing_keys'}, None),
-    ('truncated_zip', {'kind': 'truncated_zip'}, 'truncated, corrupt or not a zip'),
-    ('zip_slip', {'kind': 'zip_slip'}, 'unsafe entry'),
-    ('zip_bomb', {'kind': 'zip_bomb', 'uncompressed_mb': 20}, 'compression ratio'),
+    ('truncated_zip', {'kind': 'truncated_zip'}, 'nothing was extracted'),
+    ('zip_slip', {'kind': 'zip_slip'}, 'outside the extraction folder'),
+    ('zip_bomb', {'kind': 'zip_bomb', 'uncompressed_mb': 20}, 'max_compression_ratio; a zip bomb'),
     ('many_entries', {'kind': 'many_entries', 'entries': 2000}, 'max_entries'),
 ]
 
