@@ -7,13 +7,20 @@
 """
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
+from typing import Any
 
 from . import credentials
 from .process import LOG_FILE, EmulatorProcess
 from .server import Emulator, Options
+from .wan import parse_size
+
+
+def env_default(name: str, default: Any) -> Any:
+    return os.environ.get(name, default)
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -23,31 +30,31 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
                         help='status calls before a retrieval action is final')
     parser.add_argument('--distribution-steps', type=int, default=Options.distribution_steps,
                         help='status calls before a distribution is ready')
-    parser.add_argument('--large-file-size', type=int, default=None, help='bytes of each retrieval\'s first file')
-    parser.add_argument('--quarantine-batch-limit', type=int, default=Options.quarantine_batch_limit,
-                        help='files per quarantine/status call')
+    parser.add_argument('--large-file-size', type=parse_size, default=None,
+                        help="size of each retrieval's first file (e.g. 1G), streamed")
     parser.add_argument('--verbose', action='store_true', help='log every request')
-
-
-def server_args(options: argparse.Namespace) -> list[str]:
-    """The `serve` command-line equivalent of parsed options (to start a background emulator with them)."""
-    args = ['--port', str(options.port), '--action-steps', str(options.action_steps),
-            '--distribution-steps', str(options.distribution_steps),
-            '--quarantine-batch-limit', str(options.quarantine_batch_limit)]
-    for rule in options.fault:
-        args += ['--fault', rule]
-    if options.large_file_size is not None:
-        args += ['--large-file-size', str(options.large_file_size)]
-    if options.verbose:
-        args.append('--verbose')
-    return args
+    wan = parser.add_argument_group('WAN behaviour (each defaults to the environment variable named)')
+    wan.add_argument('--latency-ms', type=float, default=env_default('EMULATOR_LATENCY_MS', 0.0),
+                     help='added to every API request (EMULATOR_LATENCY_MS)')
+    wan.add_argument('--bandwidth', type=parse_size, default=env_default('EMULATOR_BANDWIDTH', None),
+                     help='bytes per second per connection, e.g. 10M (EMULATOR_BANDWIDTH)')
+    wan.add_argument('--concurrent-limit', type=int, default=env_default('EMULATOR_CONCURRENT_LIMIT', None),
+                     help='API requests served at once; more get 429 + Retry-After (EMULATOR_CONCURRENT_LIMIT)')
+    wan.add_argument('--retry-after', type=int, default=env_default('EMULATOR_RETRY_AFTER', 1),
+                     help='the Retry-After of those 429s, seconds (EMULATOR_RETRY_AFTER)')
+    wan.add_argument('--quarantine-batch-limit', type=int,
+                     default=env_default('EMULATOR_QUARANTINE_BATCH_LIMIT', Options.quarantine_batch_limit),
+                     help='files per quarantine/status call (EMULATOR_QUARANTINE_BATCH_LIMIT)')
 
 
 def emulator_options(options: argparse.Namespace) -> Options:
     return Options(port=options.port, faults=[json.loads(rule) for rule in options.fault],
                    action_steps=options.action_steps, distribution_steps=options.distribution_steps,
-                   large_file_size=options.large_file_size, quarantine_batch_limit=options.quarantine_batch_limit,
-                   verbose=options.verbose)
+                   large_file_size=options.large_file_size, quarantine_batch_limit=int(options.quarantine_batch_limit),
+                   verbose=options.verbose, latency_ms=float(options.latency_ms),
+                   bandwidth_bytes_per_second=options.bandwidth,
+                   concurrent_request_limit=options.concurrent_limit and int(options.concurrent_limit),
+                   retry_after_seconds=int(options.retry_after))
 
 
 def credentials_text(url: str) -> str:
@@ -79,7 +86,7 @@ def cmd_start(options: argparse.Namespace) -> int:
         print(f'already running (pid {running.pid}); stop it first to change its options')
     else:
         emulator_options(options)  # bad options fail here, not in the background
-        running = EmulatorProcess.start_background(*server_args(options))
+        running = EmulatorProcess.start_background(*options.serve_args)
         print(f'started in the background (pid {running.pid}, log {LOG_FILE})')
     print(credentials_text(running.url))
     print('bash devtools/dev.sh run ... and playbook ... now call it; bash devtools/dev.sh emulator stop ends it.')
@@ -117,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         command.set_defaults(func=func)
     sub.add_parser('status', help='is the background emulator running').set_defaults(func=cmd_status)
     sub.add_parser('stop', help='stop the background emulator').set_defaults(func=cmd_stop)
+    argv = sys.argv[1:] if argv is None else argv
     options = parser.parse_args(argv)
+    options.serve_args = argv[1:]  # `start` hands its options to the background `serve` as given
     return options.func(options)
 
 
