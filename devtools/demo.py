@@ -24,6 +24,7 @@ OK_ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 OFFLINE_ENDPOINT = 'fail0000111122223333444455556666'
 SUSPICIOUS = 'C:\\Users\\jdoe\\AppData\\Local\\Temp\\invoice_2026.exe'
 RETRIEVE_PLAYBOOK = 'Cortex XDR - Retrieve Files'
+QUARANTINE_SAMPLE = 150
 
 
 class DemoFailed(Exception):
@@ -32,6 +33,11 @@ class DemoFailed(Exception):
 
 def as_list(value):
     return value if isinstance(value, list) else ([] if value is None else [value])
+
+
+def api_calls(emulator, path_part):
+    """How many requests the emulator has served on paths containing path_part (measured, not assumed)."""
+    return sum(1 for request in emulator.request_log() if path_part in request['path'])
 
 
 def step(title):
@@ -87,14 +93,16 @@ def retrieve_files(session):
                 raise DemoFailed('{} on disk does not match its SHA256'.format(f['Name']))
 
 
-def quarantine(session):
-    step('Check the quarantine status of 150 files from the outbreak list')
-    hashes = [hashlib.sha256(f'outbreak-sample-{i}'.encode()).hexdigest() for i in range(150)]
+def quarantine(session, emulator):
+    step(f'Check the quarantine status of {QUARANTINE_SAMPLE} files from the outbreak list')
+    hashes = [hashlib.sha256(f'outbreak-sample-{i}'.encode()).hexdigest() for i in range(QUARANTINE_SAMPLE)]
+    calls_before = api_calls(emulator, 'quarantine/status')
     run(session, 'xdr-response-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': SUSPICIOUS,
-                                               'file_hash': ','.join(hashes)})
+                                                        'file_hash': ','.join(hashes)})
+    calls = api_calls(emulator, 'quarantine/status') - calls_before
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.quarantineFiles.status'))
     quarantined = sum(1 for row in rows if row.get('status') is True)
-    print(f'  {quarantined} of {len(rows)} files quarantined on {OK_ENDPOINT} (2 batched API calls)')
+    print(f'  {quarantined} of {len(rows)} files quarantined on {OK_ENDPOINT} ({calls} batched API calls)')
 
 
 CYLANCE_OK_DEVICE = 'A1B2C3D4E5F60718293A4B5C6D7E8F90'
@@ -153,21 +161,17 @@ def main(out_dir='demo-output'):
     started = time.time()
     emulator = Emulator().start()
     print(f'Endpoint Response demo - embedded emulator at {emulator.url}')
+    params = instances.emulator_params(emulator, 'advanced')
+    have_cylance = instances.CYLANCE in params
+    files_dir = os.path.join(out_dir, 'files')
+    session = Session(instances=params, files_dir=files_dir,
+                      on_event=lambda m: print('  . ' + m) if m.startswith('wait') else None)
     try:
-        params = instances.emulator_params(emulator, 'advanced')
-        have_cylance = instances.CYLANCE in params
-        session = Session(instances=params, workdir=os.path.join(out_dir, 'work'),
-                          on_event=lambda m: print('  . ' + m) if m.startswith('wait') else None)
         distribution(session)
         retrieve_files(session)
-        quarantine(session)
+        quarantine(session, emulator)
         if have_cylance:
             cylance(session)
-        files_dir = os.path.join(out_dir, 'files')
-        os.makedirs(files_dir, exist_ok=True)
-        for entry_id, info in session.files.items():
-            shutil.copyfile(info['path'], os.path.join(files_dir, '{}_{}'.format(entry_id.split('@')[0],
-                                                                                 os.path.basename(info['name']))))
         step('Summary')
         print(f'  {len(session.entries)} war-room entries, {len(session.files)} files saved in {files_dir}')
         print(f'  done in {time.time() - started:.1f} s')
@@ -176,4 +180,5 @@ def main(out_dir='demo-output'):
         print(f'\nDEMO FAILED: {error}', file=sys.stderr)
         return 1
     finally:
+        session.close()
         emulator.stop()
