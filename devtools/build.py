@@ -11,12 +11,10 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 
 from devtools.paths import ROOT
-from devtools.scaffold import PACK_FOLDER, build_scaffold
+from devtools.sdk import PACK_FOLDER, run_sdk, scaffold
 
 ZIP_NAME = 'EndpointResponse.zip'
 DEVELOPER_SECTIONS = ('Install from source', 'Performance', 'Develop')
@@ -29,37 +27,24 @@ def marketplace_readme(text: str) -> str:
     return ''.join(kept).rstrip('\n') + '\n'
 
 
-def sdk_executable() -> str:
-    candidate = os.path.join(os.path.dirname(sys.executable), 'demisto-sdk')
-    return candidate if os.path.exists(candidate) else 'demisto-sdk'
-
-
 def build_zip(out_dir: str) -> str:
     """Path of the built zip in out_dir; raises RuntimeError with the SDK output on failure."""
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix='pack-build-')
-    try:
-        repo = build_scaffold(os.path.join(work, 'repo'))
+    with scaffold() as repo:
         readme = os.path.join(repo, 'Packs', PACK_FOLDER, 'README.md')
         with open(os.path.join(ROOT, 'README.md')) as f:
             text = f.read()
         with open(readme, 'w') as f:
             f.write(marketplace_readme(text))
-        sdk_out = os.path.join(work, 'zips')
-        env = dict(os.environ, DEMISTO_SDK_IGNORE_CONTENT_WARNING='1', DEMISTO_SDK_SKIP_VERSION_CHECK='1')
-        env.pop('DEMISTO_SDK_OFFLINE_ENV', None)
-        proc = subprocess.run([sdk_executable(), 'zip-packs', '-i', os.path.join('Packs', PACK_FOLDER), '-o', sdk_out],
-                              cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+        sdk_out = os.path.join(os.path.dirname(repo), 'zips')  # beside the scaffold, removed with it
+        proc = run_sdk(['zip-packs', '-i', os.path.join('Packs', PACK_FOLDER), '-o', sdk_out], cwd=repo, timeout=600)
         built = os.path.join(sdk_out, 'uploadable_packs', PACK_FOLDER + '.zip')
         if proc.returncode != 0 or not os.path.exists(built):
-            raise RuntimeError('demisto-sdk zip-packs failed ({}):\n{}\n{}'.format(proc.returncode, proc.stdout,
-                                                                                  proc.stderr))
+            raise RuntimeError(f'demisto-sdk zip-packs failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}')
         target = os.path.join(out_dir, ZIP_NAME)
         shutil.copyfile(built, target)
         return target
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def main(argv=None) -> int:
@@ -71,7 +56,7 @@ def main(argv=None) -> int:
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1
-    print('Built {}'.format(path))
+    print(f'Built {path}')
     return 0
 
 

@@ -81,23 +81,23 @@ def check_commands(root: str) -> list[str]:
     return problems
 
 
-def check_args_outputs(where: str, arguments: list[dict], outputs: list[dict]) -> list[str]:
+def check_named_items(where: str, kind: str, key: str, items: list[dict]) -> list[str]:
+    """Duplicate names and empty descriptions among a command's arguments (key name) or outputs (key contextPath)."""
     problems = []
-    names: set[str] = set()
-    for argument in arguments:
-        if argument.get('name') in names:
-            problems.append('{}: duplicate argument {}'.format(where, argument.get('name')))
-        names.add(str(argument.get('name')))
-        if blank(argument.get('description')):
-            problems.append('{}: argument {} has no description'.format(where, argument.get('name')))
-    paths: set[str] = set()
-    for output in outputs:
-        if output.get('contextPath') in paths:
-            problems.append('{}: duplicate output {}'.format(where, output.get('contextPath')))
-        paths.add(str(output.get('contextPath')))
-        if blank(output.get('description')):
-            problems.append('{}: output {} has no description'.format(where, output.get('contextPath')))
+    seen: set[str] = set()
+    for item in items:
+        name = str(item.get(key))
+        if name in seen:
+            problems.append(f'{where}: duplicate {kind} {name}')
+        seen.add(name)
+        if blank(item.get('description')):
+            problems.append(f'{where}: {kind} {name} has no description')
     return problems
+
+
+def check_args_outputs(where: str, arguments: list[dict], outputs: list[dict]) -> list[str]:
+    return check_named_items(where, 'argument', 'name', arguments) + check_named_items(where, 'output', 'contextPath',
+                                                                                        outputs)
 
 
 def check_pack_name(root: str) -> list[str]:

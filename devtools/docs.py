@@ -7,8 +7,6 @@ generate-docs adds when it can reach a server: "Command example", "Context Examp
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from typing import Any
@@ -16,9 +14,8 @@ from typing import Any
 from devtools import instances
 from devtools.emulator import Emulator
 from devtools.runner import ERROR_ENTRY, FILE_ENTRY, Session
-from devtools.build import sdk_executable
 from devtools.paths import ROOT
-from devtools.scaffold import PACK_FOLDER, build_scaffold, sdk_env
+from devtools.sdk import PACK_FOLDER, run_sdk, scaffold
 
 EXAMPLE_HOST = 'https://api-yourfqdn'
 INTRO = {'CortexXDRResponse': 'This integration uses the Cortex XDR public API v1 (`/public_api/v1`).',
@@ -26,19 +23,14 @@ INTRO = {'CortexXDRResponse': 'This integration uses the Cortex XDR public API v
 
 
 def generate_base_readme(name: str) -> str:
-    work = tempfile.mkdtemp(prefix='pack-docs-')
-    try:
-        repo = build_scaffold(os.path.join(work, 'repo'))
+    with scaffold() as repo:
         yml = os.path.join('Packs', PACK_FOLDER, 'Integrations', name, name + '.yml')
-        proc = subprocess.run([sdk_executable(), 'generate-docs', '-i', yml, '-f'], cwd=repo, env=sdk_env(),
-                              capture_output=True, text=True, timeout=300, check=False)
+        proc = run_sdk(['generate-docs', '-i', yml, '-f'], cwd=repo, timeout=300)
         readme = os.path.join(repo, os.path.dirname(yml), 'README.md')
         if not os.path.exists(readme):
             raise RuntimeError(f'generate-docs failed:\n{proc.stdout}\n{proc.stderr}')
         with open(readme) as f:
             text = f.read()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return re.sub(r'This integration was integrated and tested with version xx of [^\n]*', INTRO.get(name, ''), text)
 
 

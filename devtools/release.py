@@ -12,12 +12,12 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 
 import yaml
 
 from devtools.paths import ROOT
+from devtools.sdk import git
 
 PLACEHOLDER = '%%UPDATE_RN%%'
 SECTIONS = (('Integrations', 'Integrations'), ('Scripts', 'Scripts'), ('Playbooks', 'Playbooks'))
@@ -41,10 +41,6 @@ def bump(version: str, part: str) -> str:
 
 def notes_path(version: str, root: str = ROOT) -> str:
     return os.path.join(root, 'ReleaseNotes', version.replace('.', '_') + '.md')
-
-
-def git(root: str, *args: str) -> str:
-    return subprocess.run(['git'] + list(args), cwd=root, capture_output=True, text=True, check=True).stdout
 
 
 def default_since(root: str) -> str:

@@ -50,10 +50,6 @@ prepare_imports()
 import demistomock as demisto  # noqa: E402
 
 
-class CommandError(Exception):
-    """A command ended with an error entry (the message is the entry's text)."""
-
-
 class PackIndex:
     """The pack's integrations (commands -> brand) and scripts, read from their YAML."""
 

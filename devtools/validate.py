@@ -9,43 +9,26 @@ Exit 0 only when both are clean.
 import argparse
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 
 from devtools.content_checks import check_pack
 from devtools.paths import ROOT
-from devtools.scaffold import build_scaffold, git, sdk_env
+from devtools.sdk import git, run_sdk, scaffold
 
 CONFIG = os.path.join(ROOT, 'devtools', 'sdk_config', 'validation_config.toml')
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 
-def sdk_executable():
-    candidate = os.path.join(os.path.dirname(sys.executable), 'demisto-sdk')
-    return candidate if os.path.exists(candidate) else 'demisto-sdk'
-
-
-def run_sdk_validate(root=ROOT, keep=False):
+def run_sdk_validate(root: str = ROOT, keep: bool = False) -> tuple[bool, str]:
     """(ok, output) of demisto-sdk validate on a scaffold of the pack at root."""
-    work = tempfile.mkdtemp(prefix='pack-validate-')
-    try:
-        repo = build_scaffold(os.path.join(work, 'repo'), root)
+    with scaffold(root, keep=keep) as repo:
         # rules that compare with the previous version look for origin/master: point it at the scaffold itself
         git(repo, 'remote', 'add', 'origin', repo)
         git(repo, 'fetch', '-q', 'origin')
-        proc = subprocess.run([sdk_executable(), 'validate', '-a', '--config-path', CONFIG], cwd=repo,
-                              env=sdk_env(), capture_output=True, text=True, timeout=900, check=False)
-        output = ANSI.sub('', proc.stdout + proc.stderr)
-        crashed = 'Traceback (most recent call last)' in output
-        ok = proc.returncode == 0 and not crashed
-        return ok, output
-    finally:
-        if keep:
-            print(f'scaffold kept at {work}')
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        proc = run_sdk(['validate', '-a', '--config-path', CONFIG], cwd=repo, timeout=900)
+    output = ANSI.sub('', proc.stdout + proc.stderr)
+    crashed = 'Traceback (most recent call last)' in output
+    return proc.returncode == 0 and not crashed, output
 
 
 def main(argv=None):

@@ -1,16 +1,12 @@
 """The offline release helper: bump, release notes from git, refusal while placeholders remain."""
 import json
 import os
-import subprocess
 
 import pytest
 
 from devtools import release
 from devtools.paths import ROOT
-
-
-def git(root, *args):
-    subprocess.run(['git'] + list(args), cwd=root, check=True, capture_output=True)
+from devtools.sdk import git
 
 
 @pytest.fixture
@@ -30,9 +26,9 @@ def repo(tmp_path):
     script.mkdir(parents=True)
     (script / 'Bar.yml').write_text('name: BarScript\n')
     (script / 'Bar.py').write_text('y = 1\n')
-    git(root, 'init', '-q')
-    git(root, '-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '-A')
-    git(root, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init')
+    git(str(root), 'init', '-q')
+    git(str(root), 'add', '-A')
+    git(str(root), 'commit', '-qm', 'init')
     return root
 
 

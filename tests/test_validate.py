@@ -1,29 +1,14 @@
 """Offline `demisto-sdk validate` (full offline rule set) and our own content checks, on the real pack."""
 import json
 import os
-import shutil
 
 import pytest
 import yaml
 
 from devtools import content_checks
 from devtools.paths import ROOT
+from devtools.sdk import copy_pack
 from devtools.validate import run_sdk_validate
-
-PACK_ITEMS = ('pack_metadata.json', 'README.md', '.pack-ignore', '.secrets-ignore', 'Integrations', 'Scripts',
-              'Playbooks', 'TestPlaybooks', 'ReleaseNotes')
-
-
-def copy_pack(dest):
-    os.makedirs(dest, exist_ok=True)
-    for item in PACK_ITEMS:
-        source = os.path.join(ROOT, item)
-        if os.path.isdir(source):
-            shutil.copytree(source, os.path.join(dest, item))
-        elif os.path.isfile(source):
-            shutil.copyfile(source, os.path.join(dest, item))
-    return dest
-
 
 def test_sdk_validate_passes_on_the_pack():
     ok, output = run_sdk_validate()
@@ -126,7 +111,9 @@ def test_playbook_references_and_descriptions(broken):
 
 
 def test_release_notes_must_name_every_item(broken):
-    with open(os.path.join(broken, 'ReleaseNotes', '1_0_0.md'), 'w') as f:
+    with open(os.path.join(broken, 'pack_metadata.json')) as f:
+        version = json.load(f)['currentVersion']
+    with open(os.path.join(broken, 'ReleaseNotes', version.replace('.', '_') + '.md'), 'w') as f:
         f.write('#### Integrations\n')
     assert 'Cortex XDR - Response Actions is not in the release notes' in '\n'.join(
         content_checks.check_release_notes(broken))

@@ -890,16 +890,17 @@ def corrupt_deflate_zip():
 
 
 @pytest.mark.parametrize('archive, args, problem', [
-    (make_zip({'../../etc/cron.d/evil': b'x', 'ok.txt': b'y'}), {}, 'unsafe entry: parent-directory'),
-    (make_zip({'/etc/passwd': b'x'}), {}, 'unsafe entry: absolute path'),
-    (make_zip({'C:/Windows/evil.dll': b'x'}), {}, 'unsafe entry: absolute path'),
-    (make_zip({'bomb.bin': b'\0' * (8 * 1024 * 1024)}), {}, 'compression ratio above'),
-    (make_zip({f'f{i}.txt': b'x' for i in range(30)}), {'max_entries': '20'}, 'more than max_entries=20'),
-    (make_zip({'big.bin': os.urandom(2 * 1024 * 1024)}), {'max_total_size_mb': '1'}, 'larger than the 1 MB'),
-    (make_zip({'a.bin': os.urandom(5000)})[:2500], {}, 'truncated, corrupt or not a zip'),
-    (b'this is not a zip at all', {}, 'truncated, corrupt or not a zip'),
-    (make_zip({'ok.txt': b'fine', 'z.bin': b'z'}) + b'', {}, None),
-    (corrupt_deflate_zip(), {}, 'truncated, corrupt or not a zip'),
+    (make_zip({'../../etc/cron.d/evil': b'x', 'ok.txt': b'y'}), {}, 'points outside the extraction folder'),
+    (make_zip({'/etc/passwd': b'x'}), {}, 'has an absolute path'),
+    (make_zip({'C:/Windows/evil.dll': b'x'}), {}, 'has an absolute path'),
+    (make_zip({'bomb.bin': b'\0' * (8 * 1024 * 1024)}), {}, 'expands over 100 times (max_compression_ratio'),
+    (make_zip({f'f{i}.txt': b'x' for i in range(30)}), {'max_entries': '20'}, 'more than 20 entries'),
+    (make_zip({'big.bin': os.urandom(2 * 1024 * 1024)}), {'max_total_size_mb': '1'}, 'more than 1048576 bytes'),
+    (make_zip({'a.bin': os.urandom(5000)})[:2500], {}, 'ends too early'),
+    (b'this is not a zip at all', {}, 'not a zip archive'),
+    (make_zip({'ok.txt': b'fine', 'z.bin': b'z'}), {}, None),
+    (corrupt_deflate_zip(), {}, 'is corrupt'),
+    (make_zip({'a.txt': b'x', 'b.txt': b'y'}) + b'trailing junk', {}, 'unexpected data after its end record'),
 ])
 def test_details_zip_safety(client, requests_mock, war_room_dir, archive, args, problem):
     """
@@ -912,12 +913,97 @@ def test_details_zip_safety(client, requests_mock, war_room_dir, archive, args, 
     if problem is None:  # the control case: a good archive passes
         assert row['file_names'] == ['ok.txt', 'z.bin']
         return
-    assert problem in row['error']
+    assert problem in row['error'] and 'nothing was extracted' in row['error']
     assert 'files' not in row
     assert file_entries(entries) == []
     assert os.listdir(war_room_dir) == []
     assert error_entries(entries)
     assert not any(name in json.dumps(entries) for name in PYTHON_TYPE_NAMES)
+
+
+class Unseekable(io.RawIOBase):
+    """A write-only stream: zipfile then writes sizes only in data descriptors."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.data.extend(b)
+        return len(b)
+
+
+def stored_with_descriptors(files):
+    sink = Unseekable()
+    with zipfile.ZipFile(sink, 'w', zipfile.ZIP_STORED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return bytes(sink.data)
+
+
+@pytest.mark.parametrize('return_zip', ['false', 'true'])
+def test_details_fall_back_to_two_passes_for_stored_entries_sized_only_in_descriptors(client, requests_mock,
+                                                                                     war_room_dir, return_zip):
+    """
+    Given a zip whose stored entries carry their sizes only in data descriptors (unreadable front to back)
+    When the details are fetched
+    Then the two-pass path extracts the files correctly, the zip is kept only if asked, and nothing else stays
+    """
+    files = {'notes.txt': b'stored text ' * 100, 'tool.exe': os.urandom(3000)}
+    archive = stored_with_descriptors(files)
+    assert zipfile.ZipFile(io.BytesIO(archive)).infolist()[0].flag_bits & 0x08
+    entries = details(client, requests_mock, archive, return_zip=return_zip)
+    row = retrieved_rows(entries)[EP_OK]
+    assert {f['archive_path']: f['sha256'] for f in row['files']} == {
+        name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    kept = [e for e in file_entries(entries) if e['File'].endswith('.zip')]
+    assert [war_room_file(e) for e in kept] == ([archive] if return_zip == 'true' else [])
+    assert len(os.listdir(war_room_dir)) == 2 + len(kept)
+
+
+@pytest.mark.parametrize('return_zip', ['false', 'true'])
+def test_details_body_shorter_than_content_length_fails_the_endpoint(client, requests_mock, war_room_dir, return_zip):
+    """
+    Given a download whose body is shorter than the Content-Length it announced
+    When the details are fetched
+    Then the endpoint fails, no file entry is made and nothing stays on disk
+    """
+    archive = make_zip({'report.txt': b'quarterly numbers'})
+    retrieval_mocks(requests_mock, load('get_action_status_done.json'), archive)
+    requests_mock.post(API + 'download/AAAAAbCdEf0123456789', content=archive,
+                       headers={'Content-Length': str(len(archive) + 100)})
+    entries = to_entries(xdr.retrieve_file_details_command(client, {'action_id': '1773', 'return_zip': return_zip}))
+    assert 'connection closed after' in retrieved_rows(entries)[EP_OK]['error']
+    assert file_entries(entries) == [] and os.listdir(war_room_dir) == []
+
+
+def test_details_stream_keeps_the_zip_only_when_asked(client, requests_mock, war_room_dir):
+    """
+    Given a normal deflated zip and return_zip=true
+    When the details are fetched in one pass
+    Then the zip entry is byte-identical to the download and the files are extracted once
+    """
+    archive = make_zip({'a.txt': b'a' * 10000, 'b/c.txt': b'c'})
+    entries = details(client, requests_mock, archive, return_zip='true')
+    assert [e['File'] for e in file_entries(entries)] == ['a.txt', 'c.txt', f'xdr_action_1773_{EP_OK}.zip']
+    assert war_room_file(file_entries(entries)[2]) == archive
+    assert len(os.listdir(war_room_dir)) == 3
+
+
+def test_details_encrypted_entry_is_refused_after_the_fallback(client, requests_mock, war_room_dir):
+    """
+    Given a zip whose entry is marked encrypted
+    When the details are fetched
+    Then the fallback refuses it plainly and leaves nothing behind
+    """
+    archive = bytearray(make_zip({'secret.txt': b'x' * 100}, zipfile.ZIP_STORED))
+    for offset in (6, archive.index(b'PK\x01\x02') + 8):  # general-purpose flags: local header, central entry
+        archive[offset] |= 0x01
+    entries = details(client, requests_mock, bytes(archive))
+    assert 'is encrypted' in retrieved_rows(entries)[EP_OK]['error']
+    assert file_entries(entries) == [] and os.listdir(war_room_dir) == []
 
 
 def test_download_reset_mid_body_leaves_no_file(client, requests_mock, war_room_dir):

@@ -1,3 +1,5 @@
 """Embedded emulator of the Cortex XDR and Cylance Optics APIs (developer tooling, never in the pack)."""
-from . import content, credentials  # noqa: F401
-from .server import Emulator  # noqa: F401
+from . import content, credentials
+from .server import Emulator, Options
+
+__all__ = ['Emulator', 'Options', 'content', 'credentials']

@@ -3,7 +3,6 @@ import hashlib
 import uuid
 from functools import lru_cache
 
-CHUNK = 1024 * 1024
 PACKAGE_NAMESPACE = uuid.UUID('5f0c8a2e-3b1d-4c7e-9a60-2d4f6b8e1c3a')
 
 

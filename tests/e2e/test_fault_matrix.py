@@ -20,7 +20,8 @@ import pytest
 from devtools import instances
 from devtools.paths import ROOT
 from devtools.runner import Session, errors_of
-from tests.e2e.conftest import SubprocessEmulator, assert_no_secrets
+from devtools.emulator.process import EmulatorProcess
+from tests.e2e.conftest import assert_no_secrets
 
 XDR = 'CortexXDRResponse'
 CYLANCE = 'CylanceOpticsPackages'
@@ -47,9 +48,9 @@ FAULTS: list[tuple[str, dict[str, Any], str | None]] = [
     ('reset', {'kind': 'reset'}, None),
     ('non_json', {'kind': 'non_json'}, 'not JSON'),
     ('missing_keys', {'kind': 'missing_keys'}, None),
-    ('truncated_zip', {'kind': 'truncated_zip'}, 'truncated, corrupt or not a zip'),
-    ('zip_slip', {'kind': 'zip_slip'}, 'unsafe entry'),
-    ('zip_bomb', {'kind': 'zip_bomb', 'uncompressed_mb': 20}, 'compression ratio'),
+    ('truncated_zip', {'kind': 'truncated_zip'}, 'nothing was extracted'),
+    ('zip_slip', {'kind': 'zip_slip'}, 'outside the extraction folder'),
+    ('zip_bomb', {'kind': 'zip_bomb', 'uncompressed_mb': 20}, 'max_compression_ratio; a zip bomb'),
     ('many_entries', {'kind': 'many_entries', 'entries': 2000}, 'max_entries'),
 ]
 
@@ -141,7 +142,7 @@ def cells():
 
 @pytest.fixture(scope='module')
 def emulator():
-    emu = SubprocessEmulator()
+    emu = EmulatorProcess.start('--action-steps', '1')
     yield emu
     emu.stop()
 

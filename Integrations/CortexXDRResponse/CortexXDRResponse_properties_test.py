@@ -1,18 +1,18 @@
-"""Property-based tests: arbitrary replies, argument strings and zip entries never cause an unhandled exception.
+"""Property-based tests of Cortex XDR - Response Actions: arbitrary replies, argument strings and zip entries never
+cause an unhandled exception.
 
-"Handled" means the code returns normally or raises DemistoException (which main() turns into a clear
-error entry); anything else (KeyError, AttributeError, TypeError, ...) is a bug.
+"Handled" means the code returns normally or raises DemistoException (which main() turns into a clear error entry);
+anything else (KeyError, AttributeError, TypeError, ...) is a bug.
 """
 import io
 import json
 import zipfile
 
+import CortexXDRResponse as xdr
 import pytest
+from CommonServerPython import DemistoException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from CommonServerPython import DemistoException
-import CortexXDRResponse as xdr
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -21,6 +21,7 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20)
 arg_text = st.one_of(st.none(), st.text(max_size=60), st.lists(st.text(max_size=20), max_size=5).map(','.join))
+LIMITS = xdr.ZipLimits({'max_total_size_mb': '10', 'max_compression_ratio': '100', 'max_entries': '100'})
 
 
 def handled(func, *args):
@@ -110,16 +111,16 @@ def test_arbitrary_zips_extract_or_fail_cleanly(tmp_path, monkeypatch, members, 
     for blob in (raw, raw[:cut]):
         path = tmp_path / 'archive.zip'
         path.write_bytes(blob)
-        before = set(p.name for p in tmp_path.iterdir())
+        before = {p.name for p in tmp_path.iterdir()}
         try:
-            rows, entries = xdr.extract_zip_to_war_room(str(path), xdr.ZipLimits({'max_total_size_mb': '10', 'max_compression_ratio': '100', 'max_entries': '100'}))
+            rows, entries = xdr.extract_zip_to_war_room(str(path), LIMITS)
         except DemistoException:
-            assert set(p.name for p in tmp_path.iterdir()) == before  # nothing partial left
+            assert {p.name for p in tmp_path.iterdir()} == before  # nothing partial left
             continue
         assert len(rows) == len(entries)
         for row in rows:
             assert len(row['sha256']) == 64
-        for extra in set(p.name for p in tmp_path.iterdir()) - before:
+        for extra in {p.name for p in tmp_path.iterdir()} - before:
             (tmp_path / extra).unlink()
 
 
@@ -133,34 +134,3 @@ def test_retry_after_numbers(value):
 def test_retry_after_any_text(value):
     result = xdr.parse_retry_after(value)
     assert result is None or result >= 0
-
-
-# ---------------------------------------------------------------- Cylance parsing and validation
-
-import CylanceOpticsPackages as cyl  # noqa: E402
-
-
-@SETTINGS
-@given(st.one_of(st.none(), st.text(max_size=50), st.uuids().map(str)))
-def test_cylance_package_id_validation(value):
-    try:
-        assert cyl.validate_package_id(value) == str(value).strip().lower() or True
-    except DemistoException:
-        pass
-
-
-@SETTINGS
-@given(json_values)
-def test_cylance_package_parsing(body):
-    try:
-        package = cyl.require_package(body, 'x')
-    except DemistoException:
-        return
-    assert isinstance(cyl.package_summary(package), dict)
-
-
-@SETTINGS
-@given(st.text(max_size=60))
-def test_cylance_token_expiry_and_redaction(text):
-    assert cyl.token_expiry(text) > 0
-    assert 'Bearer ' + 'x' * 8 not in cyl.redact('Bearer ' + 'x' * 8 + text, [])

@@ -1,0 +1,399 @@
+"""The emulator's HTTP core: server and TLS, routing to the vendor APIs, fault injection, streaming, control API.
+
+Each vendor module (xdr.py, cylance.py) holds a ``Vendor`` subclass that owns its paths, state and error shape.
+The core knows none of them: it routes a request to the first vendor whose ``owns(path)`` is true, serves
+``/_storage/<kind>/<item>/<name>`` (pre-signed style, no auth) from the vendors' ``storage`` and answers the
+control API under ``/_emulator/`` (faults, request log, reset).
+
+Fault rules (``{"path": substring or "*", "kind": ..., "count": N or null, ...}``), per run or added per request:
+status (``status``, optional ``body``, ``retry_after``), latency (``seconds``), reset (connection closed part-way
+through the body), non_json, missing_keys, and the download kinds a vendor applies itself (truncated_zip, zip_slip,
+zip_bomb, many_entries, large_file).
+"""
+import json
+import socket
+import ssl
+import struct
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import ParseResult, parse_qs, urlparse
+
+MAX_BODY = 16 * 1024 * 1024
+MAX_LOG = 20000
+STORAGE_PREFIX = '/_storage/'
+CONTROL_PREFIX = '/_emulator/'
+STORAGE_PATH_PARTS = 5  # '', '_storage', kind, item, name
+
+
+class Reply(Exception):
+    """Short-circuit a request with a status and a JSON body."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, Any] | None = None):
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+def api_error(status: int, message: str, extra: Any = None, headers: dict[str, Any] | None = None) -> Reply:
+    """An error in the shape the XDR public API uses (also for paths no vendor owns)."""
+    return Reply(status, {'err_code': status, 'err_msg': message, 'err_extra': extra}, headers)
+
+
+class Vendor:
+    """One emulated API: the paths it owns, its state, its error shape and its stored files."""
+
+    def __init__(self, emulator: 'EmulatorCore'):
+        self.emulator = emulator
+        self.lock = threading.Lock()
+
+    def owns(self, path: str) -> bool:
+        raise NotImplementedError
+
+    def handle(self, http: 'Handler', method: str, path: str, query: dict[str, list[str]], body: bytes,
+               fault: dict[str, Any] | None) -> None:
+        """Answer one request (through http.send / http.send_stream) or raise Reply."""
+        raise NotImplementedError
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {'err_code': status, 'err_msg': message, 'err_extra': None}
+
+    def missing_keys_body(self) -> Any:
+        return {}
+
+    def storage(self, kind: str, item: str, name: str) -> tuple[bytes, str] | None:
+        """(bytes, content type) of a stored file, or None when this vendor has no such file."""
+        return None
+
+    def reset(self) -> None:
+        """Forget everything created since the start (called under no lock)."""
+
+
+@dataclass
+class ServerOptions:
+    """How the HTTP core runs. Fault rules given here apply from the start and again after each reset."""
+    port: int = 0
+    host: str = '127.0.0.1'
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    max_concurrency: int = 64  # requests served at once; more are answered 503 (emulator busy)
+    verbose: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
+class State:
+    """Fault rules and the request log, shared by every request."""
+
+    def __init__(self, initial_faults: list[dict[str, Any]]):
+        self.initial_faults = initial_faults
+        self.lock = threading.Lock()
+        self.faults: list[dict[str, Any]] = []
+        self.log: list[dict[str, Any]] = []
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.faults = [dict(rule) for rule in self.initial_faults]
+            self.log = []
+
+    def take_fault(self, path: str) -> dict[str, Any] | None:
+        with self.lock:
+            for rule in self.faults:
+                if rule.get('path', '*') in ('*', '') or rule['path'] in path:
+                    if rule.get('count') is not None:
+                        if rule['count'] <= 0:
+                            continue
+                        rule['count'] -= 1
+                    return dict(rule)
+        return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'EndpointResponseEmulator/1.0'
+    disable_nagle_algorithm = True  # headers and body leave at once: no delayed-ACK stalls on keep-alive
+    wbufsize = 256 * 1024
+    server: '_Server'
+    _status: int | str | None = None
+
+    # ------------------------------------------------------------ plumbing
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.emu.options.verbose:
+            BaseHTTPRequestHandler.log_message(self, format, *args)
+
+    @property
+    def emu(self) -> 'EmulatorCore':
+        return self.server.emulator
+
+    def do_GET(self) -> None:
+        self.dispatch('GET')
+
+    def do_POST(self) -> None:
+        self.dispatch('POST')
+
+    def do_DELETE(self) -> None:
+        self.dispatch('DELETE')
+
+    def base_url(self) -> str:
+        """The URL the client used to reach us (its Host header)."""
+        return '{}://{}'.format(self.emu.scheme, self.headers.get('Host') or f'127.0.0.1:{self.emu.port}')
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get('Content-Length') or 0)
+        if length > MAX_BODY:
+            raise api_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, 'request body too large')
+        return self.rfile.read(length) if length else b''
+
+    def send(self, status: int, body: Any = b'', content_type: str = 'application/json',
+             headers: dict[str, Any] | None = None, reset: bool = False) -> None:
+        """Send a whole reply; dicts and lists go as JSON. reset: close the connection half-way through the body."""
+        if isinstance(body, dict | list):
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, str(value))
+        self.end_headers()
+        if reset:
+            self.wfile.write(body[:max(1, len(body) // 2)])
+            self.abort()
+            return
+        self.wfile.write(body)
+        self._status = status
+
+    def abort(self) -> None:
+        """Close the connection abruptly (RST), part-way through a body."""
+        try:
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+        self.close_connection = True
+        self._status = 'reset'
+
+    def send_stream(self, status: int, chunks: Iterable[bytes], content_type: str = 'application/zip',
+                    length: int | None = None, reset: bool = False) -> None:
+        """Send a body generated piece by piece (chunked unless the length is known)."""
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        if length is not None:
+            self.send_header('Content-Length', str(length))
+        else:
+            self.send_header('Transfer-Encoding', 'chunked')
+        self.end_headers()
+        sent = 0
+        for chunk in chunks:
+            if not chunk:
+                continue
+            if reset and sent > 0:
+                self.abort()
+                return
+            if length is None:
+                self.wfile.write(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+            else:
+                self.wfile.write(chunk)
+            sent += len(chunk)
+        if reset:
+            self.abort()
+            return
+        if length is None:
+            self.wfile.write(b'0\r\n\r\n')
+        self._status = status
+
+    def dispatch(self, method: str) -> None:
+        parsed = urlparse(self.path)
+        self._status = None
+        acquired = self.emu.slots.acquire(blocking=False)
+        try:
+            if not acquired:
+                raise api_error(HTTPStatus.SERVICE_UNAVAILABLE, 'emulator busy', headers={'Retry-After': 1})
+            self.route(method, parsed.path, parse_qs(parsed.query), self.read_body())
+        except Reply as reply:
+            self.send(reply.status, reply.body, headers=reply.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            if acquired:
+                self.emu.slots.release()
+            self.record(method, parsed)
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        if path.startswith(CONTROL_PREFIX):
+            self.control(method, path, body)
+            return
+        fault = self.emu.state.take_fault(path)
+        if fault and fault['kind'] == 'latency':
+            time.sleep(float(fault.get('seconds', 1)))
+            fault = None
+        vendor = self.emu.vendor_for(path)
+        if fault:
+            self.apply_fault(fault, vendor)
+            if self._status is not None:
+                return
+        if path.startswith(STORAGE_PREFIX):
+            self.storage(method, path, fault)
+        elif vendor is not None:
+            vendor.handle(self, method, path, query, body, fault)
+        else:
+            raise api_error(HTTPStatus.NOT_FOUND, f'Unknown path {path}')
+
+    def record(self, method: str, parsed: ParseResult) -> None:
+        if parsed.path.startswith(CONTROL_PREFIX):
+            return
+        entry = {'method': method, 'path': parsed.path, 'query': parsed.query, 'status': self._status,
+                 'host': self.headers.get('Host'), 'had_authorization': 'Authorization' in self.headers,
+                 'ts': time.time()}
+        with self.emu.state.lock:
+            self.emu.state.log.append(entry)
+            del self.emu.state.log[:-MAX_LOG]
+
+    # ------------------------------------------------------------ control API and faults
+
+    def control(self, method: str, path: str, body: bytes) -> None:
+        state = self.emu.state
+        if path == '/_emulator/faults' and method == 'POST':
+            rules = json.loads(body or b'[]')
+            with state.lock:
+                state.faults.extend(rules if isinstance(rules, list) else [rules])
+            self.send(HTTPStatus.OK, {'faults': len(state.faults)})
+        elif path == '/_emulator/faults' and method == 'DELETE':
+            with state.lock:
+                state.faults = []
+            self.send(HTTPStatus.OK, {'faults': 0})
+        elif path == '/_emulator/status' and method == 'GET':
+            with state.lock:
+                served = len(state.log)
+            self.send(HTTPStatus.OK, {'running': True, 'requests_logged': served})
+        elif path == '/_emulator/log' and method == 'GET':
+            with state.lock:
+                log = list(state.log)
+            self.send(HTTPStatus.OK, log)
+        elif path == '/_emulator/reset' and method == 'POST':
+            self.emu.reset()
+            self.send(HTTPStatus.OK, {'reset': True})
+        else:
+            raise Reply(HTTPStatus.NOT_FOUND, {'message': 'unknown control path'})
+
+    def apply_fault(self, fault: dict[str, Any], vendor: Vendor | None) -> None:
+        """Answer with the fault if it replaces the reply; reset and the zip kinds are left to the vendor."""
+        kind = fault['kind']
+        if kind == 'status':
+            status = int(fault.get('status', HTTPStatus.INTERNAL_SERVER_ERROR))
+            body = fault.get('body')
+            if body is None:
+                message = f'Injected error {status}'
+                body = vendor.error_body(status, message) if vendor else api_error(status, message).body
+            headers = {'Retry-After': fault['retry_after']} if fault.get('retry_after') is not None else {}
+            self.send(status, body, headers=headers)
+        elif kind == 'non_json':
+            self.send(HTTPStatus.OK, '<html><body>Service temporarily unavailable</body></html>',
+                      content_type='text/html')
+        elif kind == 'missing_keys':
+            self.send(HTTPStatus.OK, fault.get('body', vendor.missing_keys_body() if vendor else {}))
+
+    # ------------------------------------------------------------ storage (pre-signed style, no auth)
+
+    def storage(self, method: str, path: str, fault: dict[str, Any] | None) -> None:
+        parts = path.split('/')
+        if method != 'GET' or len(parts) != STORAGE_PATH_PARTS:
+            raise Reply(HTTPStatus.NOT_FOUND, {'message': 'not found'})
+        _, _, kind, item, name = parts
+        for vendor in self.emu.vendors:
+            found = vendor.storage(kind, item, name)
+            if found is not None:
+                data, content_type = found
+                self.send(HTTPStatus.OK, data, content_type, reset=bool(fault and fault['kind'] == 'reset'))
+                return
+        raise Reply(HTTPStatus.NOT_FOUND, {'message': 'not found'})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    emulator: 'EmulatorCore'
+
+
+class EmulatorCore:
+    """The HTTP server on host:port with the given vendor APIs; start()/stop() or use as a context manager."""
+
+    def __init__(self, options: ServerOptions, vendor_classes: Iterable[type[Vendor]]):
+        self.options = options
+        self.slots = threading.BoundedSemaphore(options.max_concurrency)
+        self.state = State(list(options.faults))
+        self.vendors = [vendor_class(self) for vendor_class in vendor_classes]
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def vendor_for(self, path: str) -> Vendor | None:
+        return next((vendor for vendor in self.vendors if vendor.owns(path)), None)
+
+    def start(self) -> 'EmulatorCore':
+        server = _Server((self.options.host, self.options.port), Handler)
+        server.emulator = self
+        if self.options.tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.options.tls_cert, self.options.tls_key)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name='api-emulator', daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> 'EmulatorCore':
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError('the emulator is not running')
+        return int(self._server.server_address[1])
+
+    @property
+    def scheme(self) -> str:
+        return 'https' if self.options.tls_cert else 'http'
+
+    @property
+    def url(self) -> str:
+        return f'{self.scheme}://{self.options.host}:{self.port}'
+
+    @property
+    def alt_url(self) -> str:
+        """A second origin for the same server (pre-signed storage links live on another host in the real APIs)."""
+        return f'{self.scheme}://localhost:{self.port}'
+
+    def add_fault(self, path: str, kind: str, count: int | None = None, **params: Any) -> None:
+        rule = dict(params, path=path, kind=kind, count=count)
+        with self.state.lock:
+            self.state.faults.append(rule)
+
+    def clear_faults(self) -> None:
+        with self.state.lock:
+            self.state.faults = []
+
+    def request_log(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return list(self.state.log)
+
+    def reset(self) -> None:
+        """Back to the state at start: the initial fault rules, an empty log, no objects created by requests."""
+        self.state.reset()
+        for vendor in self.vendors:
+            vendor.reset()

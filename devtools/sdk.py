@@ -1,0 +1,83 @@
+"""demisto-sdk offline: its executable and environment, the content-repo scaffold it needs, and git.
+
+demisto-sdk expects `Packs/<Pack>/` inside a git repository with a `Config/` folder and runs from that root with
+DEMISTO_SDK_IGNORE_CONTENT_WARNING set (and DEMISTO_SDK_OFFLINE_ENV unset: `format` refuses to run with it). The
+scaffold holds a copy of the pack without tests, test data, caches or tooling.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from devtools.paths import ROOT
+
+PACK_FOLDER = 'EndpointResponse'
+CONFIG_DIR = os.path.join(ROOT, 'devtools', 'sdk_config', 'Config')
+PACK_ITEMS = ('pack_metadata.json', 'README.md', '.pack-ignore', '.secrets-ignore', 'Author_image.png', 'doc_files',
+              'Integrations', 'Scripts', 'Playbooks', 'TestPlaybooks', 'ReleaseNotes')
+EXCLUDED = shutil.ignore_patterns('*_test.py', 'test_data', '__pycache__', '*.pyc', 'conftest.py', '.pytest_cache',
+                                  '.hypothesis', '.mypy_cache')
+GIT_IDENTITY = ('-c', 'user.email=scaffold@localhost', '-c', 'user.name=scaffold', '-c', 'commit.gpgsign=false')
+
+
+def git(repo: str, *args: str) -> str:
+    """Run git in repo (with a local identity, so commits work on any machine); its stdout. Fails loudly."""
+    return subprocess.run(['git', *GIT_IDENTITY, *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def sdk_executable() -> str:
+    """The demisto-sdk of this interpreter's environment (works without an activated venv), else the one on PATH."""
+    candidate = os.path.join(os.path.dirname(sys.executable), 'demisto-sdk')
+    return candidate if os.path.exists(candidate) else 'demisto-sdk'
+
+
+def sdk_env() -> dict[str, str]:
+    env = dict(os.environ, DEMISTO_SDK_IGNORE_CONTENT_WARNING='1', DEMISTO_SDK_SKIP_VERSION_CHECK='1',
+               DEMISTO_SDK_NO_UPDATE_CHECK='1', SKIP_DEMISTO_SDK_VERSION_CHECK='1')
+    env.pop('DEMISTO_SDK_OFFLINE_ENV', None)
+    return env
+
+
+def run_sdk(args: list[str], cwd: str, timeout: int) -> subprocess.CompletedProcess:
+    """`demisto-sdk <args>` in cwd; the caller reads returncode, stdout and stderr."""
+    return subprocess.run([sdk_executable(), *args], cwd=cwd, env=sdk_env(), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def copy_pack(dest_pack: str, root: str = ROOT, ignore=EXCLUDED) -> str:
+    """Copy the pack's content items from root into dest_pack (tests and caches left out unless ignore says else)."""
+    os.makedirs(dest_pack, exist_ok=True)
+    for item in PACK_ITEMS:
+        source = os.path.join(root, item)
+        if os.path.isdir(source):
+            shutil.copytree(source, os.path.join(dest_pack, item), ignore=ignore)
+        elif os.path.isfile(source):
+            shutil.copyfile(source, os.path.join(dest_pack, item))
+    return dest_pack
+
+
+def build_scaffold(dest_dir: str, root: str = ROOT) -> str:
+    """Create the scaffold repository at dest_dir (must not exist) and return its path."""
+    os.makedirs(dest_dir)
+    copy_pack(os.path.join(dest_dir, 'Packs', PACK_FOLDER), root)
+    shutil.copytree(CONFIG_DIR, os.path.join(dest_dir, 'Config'))
+    git(dest_dir, 'init', '-q', '-b', 'master')
+    git(dest_dir, 'add', '-A')
+    git(dest_dir, 'commit', '-qm', 'scaffold')
+    return dest_dir
+
+
+@contextmanager
+def scaffold(root: str = ROOT, keep: bool = False) -> Iterator[str]:
+    """A scaffold of the pack at root in a temporary folder, removed afterwards unless keep."""
+    work = tempfile.mkdtemp(prefix='pack-scaffold-')
+    try:
+        yield build_scaffold(os.path.join(work, 'repo'), root)
+    finally:
+        if keep:
+            print(f'scaffold kept at {work}', file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
