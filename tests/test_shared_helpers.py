@@ -34,7 +34,7 @@ def test_every_integration_has_exactly_one_shared_block_with_the_shared_helpers(
     for name, found in blocks.items():
         assert len(found) == 1, name
         for helper in SHARED_NAMES:
-            assert re.search(r'^(def|class) {}\b'.format(helper), found[0], re.M), (name, helper)
+            assert re.search(rf'^(def|class) {helper}\b', found[0], re.M), (name, helper)
 
 
 def test_the_shared_blocks_are_identical():

@@ -262,7 +262,7 @@ def describe_failure(error: BaseException) -> str:
     return next((words for kinds, words in FAILURE_KINDS if isinstance(error, kinds)),
                 'an unexpected internal error occurred.')
 
-# endregion
+# endregion shared helpers
 
 # region plumbing: arguments, messages, redaction, parameters
 
