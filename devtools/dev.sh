@@ -17,7 +17,7 @@ TEST_LINT_PATHS=(
     devtools/__init__.py devtools/__main__.py devtools/content_checks.py devtools/demo.py devtools/docs.py
     devtools/emulator devtools/instances.py devtools/paths.py devtools/release.py devtools/runner.py
     devtools/sdk.py devtools/validate.py devtools/build.py
-    tests/emulator tests/e2e/conftest.py tests/e2e/test_fault_matrix.py tests/e2e/test_tls.py
+    tests/emulator tests/e2e
     tests/test_runner.py tests/test_validate.py tests/test_release.py tests/test_cli.py
     Integrations/CortexXDRResponse/CortexXDRResponse_properties_test.py
     Integrations/CylanceOpticsPackages/CylanceOpticsPackages_properties_test.py

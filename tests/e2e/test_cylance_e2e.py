@@ -1,22 +1,10 @@
 """Cylance Optics - Packages end to end over real HTTP against the emulator (real JWT exchange and scopes)."""
-import logging
-
-import pytest
 
 from devtools.emulator import content, credentials
 from devtools.runner import errors_of, get_context_path
-from tests.e2e.conftest import assert_no_secrets
+from tests.e2e.conftest import as_list, assert_no_secrets
 
 BRAND = 'Cylance Optics - Packages'
-
-
-def as_list(value):
-    return value if isinstance(value, list) else ([] if value is None else [value])
-
-
-@pytest.fixture(autouse=True)
-def debug_logs(caplog):
-    caplog.set_level(logging.DEBUG)
 
 
 def test_test_module(make_session, caplog):

@@ -1,27 +1,17 @@
 """Cortex XDR - Response Actions end to end: every command over real HTTP against the emulator, both key types."""
 import hashlib
-import logging
 
 import pytest
 
-from devtools.emulator import content
+from devtools.emulator import content, credentials
 from devtools.runner import errors_of, get_context_path
-from tests.e2e.conftest import assert_no_secrets
+from tests.e2e.conftest import as_list, assert_no_secrets
 
 AUTH_MODES = ['standard', 'advanced']
 OK_ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 FAILING_ENDPOINT = 'fail0000111122223333444455556666'
 WIN_PATH = 'C:\\Users\\analyst\\Downloads\\invoice.exe'
 LINUX_PATH = '/tmp/dropper.sh'
-
-
-def as_list(value):
-    return value if isinstance(value, list) else ([] if value is None else [value])
-
-
-@pytest.fixture(autouse=True)
-def debug_logs(caplog):
-    caplog.set_level(logging.DEBUG)
 
 
 @pytest.mark.parametrize('auth', AUTH_MODES)
@@ -83,7 +73,7 @@ def test_distribution_validation_errors_reach_the_war_room(make_session):
 def test_file_retrieve_two_endpoints_one_fails(make_session, caplog, emulator, auth):
     session = make_session(auth)
     entries = session.execute('xdr-response-file-retrieve', {
-        'endpoint_ids': '{},{}'.format(OK_ENDPOINT, FAILING_ENDPOINT),
+        'endpoint_ids': f'{OK_ENDPOINT},{FAILING_ENDPOINT}',
         'windows_file_paths': WIN_PATH, 'linux_file_paths': LINUX_PATH,
         'polling': 'true', 'interval_in_seconds': '10'})
     errors = errors_of(entries)
@@ -126,7 +116,7 @@ def test_action_status_and_details_without_polling(make_session, caplog, auth):
 @pytest.mark.parametrize('auth', AUTH_MODES)
 def test_quarantine_status_batch(make_session, caplog, emulator, auth):
     session = make_session(auth)
-    hashes = [hashlib.sha256('file-{}'.format(i).encode()).hexdigest() for i in range(250)]
+    hashes = [hashlib.sha256(f'file-{i}'.encode()).hexdigest() for i in range(250)]
     entries = session.execute('xdr-response-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': 'C:\\x.exe',
                                                             'file_hash': ','.join(hashes)})
     assert not errors_of(entries)
@@ -143,14 +133,13 @@ def test_quarantine_status_batch(make_session, caplog, emulator, auth):
     ('XDR_NO_ROLE', 403, 'RBAC permissions'),
 ])
 def test_license_and_role_errors(make_session, caplog, key_name, status, meaning):
-    from devtools.emulator import credentials
     key = getattr(credentials, key_name)
     session = make_session()
     session.instances['Cortex XDR - Response Actions'] = dict(
         session.instances['Cortex XDR - Response Actions'],
         credentials={'identifier': key['key_id'], 'password': key['key']})
     errors = errors_of(session.execute('xdr-response-get-distribution-versions'))
-    assert meaning in errors[0] and 'status {}'.format(status) in errors[0]
+    assert meaning in errors[0] and f'status {status}' in errors[0]
     assert key['key'] not in caplog.text + errors[0]
 
 
