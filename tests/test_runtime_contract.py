@@ -35,6 +35,7 @@ def load_stand_in():
     """Our CommonServerPython loaded under its own name, beside the real one (same demistomock)."""
     spec = importlib.util.spec_from_file_location('standin_CommonServerPython',
                                                   os.path.join(OWN_RUNTIME, 'CommonServerPython.py'))
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -46,7 +47,7 @@ def outcome(call):
         return ('ok', call())
     except SystemExit:
         return ('exit',)
-    except Exception as error:  # noqa: broad-except - the exception is the observed behaviour
+    except Exception as error:  # noqa: BLE001 - the exception is the observed behaviour
         return ('raised', type(error).__name__, str(error))
 
 
@@ -202,11 +203,12 @@ def test_pinned_behaviour(case, expected):
 
 # ---------------------------------------------------------------- scenarios with side effects
 
-class Recorder(object):
+class Recorder:
     """Collects what a runtime sends to demistomock: entries and log lines by level."""
 
     def __init__(self, monkeypatch):
-        self.entries, self.logs = [], []
+        self.entries: list = []
+        self.logs: list[tuple[str, str]] = []
         monkeypatch.setattr(demisto, 'results', lambda r: self.entries.extend(r if isinstance(r, list) else [r]))
         for level in ('debug', 'info', 'error', 'log'):
             monkeypatch.setattr(demisto, level, self._logger(level))
@@ -224,8 +226,9 @@ def scenario_return_error_plain(m, rec):
 
 
 def scenario_return_error_in_except(m, rec):
+    empty: dict[str, int] = {}
     try:
-        {}['missing']
+        empty['missing']
     except KeyError:
         result = outcome(lambda: m.return_error('failed nicely'))
     return result, rec.entries, [(level, 'Traceback' in t, 'KeyError' in t, 'failed nicely' in t)
@@ -317,7 +320,7 @@ def scenario_polling_bad_flag(m, rec):
 
 
 def scenario_integration_context(m, rec, monkeypatch):
-    store = {}
+    store: dict = {}
     monkeypatch.setattr(demisto, 'demistoVersion', lambda: {'version': '8.9.0', 'buildNumber': '1'})
     monkeypatch.setattr(demisto, 'getIntegrationContextVersioned',
                         lambda *a, **k: {'context': dict(store), 'version': 1})
@@ -557,6 +560,8 @@ def runtime_names_used(path, runtime_names):
             defined.add(node.id)
         elif isinstance(node, ast.arg):
             defined.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and getattr(node, 'module', None) != 'CommonServerPython':
+            defined.update((alias.asname or alias.name).split('.')[0] for alias in node.names)
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
                   and isinstance(n.value, ast.Name) and n.value.id == 'demisto'}
@@ -575,7 +580,7 @@ def test_every_runtime_name_the_pack_uses_has_contract_cases():
         gaps = sorted((names - COVERED) | {'demisto.' + a for a in attributes - COVERED_DEMISTO})
         if gaps:
             missing[os.path.relpath(path, ROOT)] = gaps
-    assert not missing, 'runtime names without contract cases: {}'.format(missing)
+    assert not missing, f'runtime names without contract cases: {missing}'
 
 
 def test_stand_ins_are_not_in_the_pack():

@@ -1576,8 +1576,16 @@ def extract_retrieved_zip(client: Client, file_link: str, limits: ZipLimits,
         extractor = StreamingZipExtractor(os.getcwd(), new_war_room_file_path, limits.max_total_bytes,
                                           limits.max_ratio, limits.max_entries, keep_zip_path=keep_zip_path,
                                           hashes=('sha256',), hash_threads=1)
+        received = [0]
+
+        def counted_body() -> Iterator[bytes]:
+            for chunk in res.iter_content(CHUNK_SIZE):
+                received[0] += len(chunk)
+                yield chunk
+
         try:
-            extracted = extractor.extract(res.iter_content(CHUNK_SIZE))
+            extracted = extractor.extract(counted_body())
+            check_body_or_remove(res, received[0], [e['path'] for e in extracted])
         except ZipStreamUnsupported as unsupported:
             demisto.debug(f'single-pass extraction not possible ({unsupported}); using the two-pass path')
             return extract_complete_zip(client, file_link, limits, unsupported, keep_zip_path)
@@ -1590,6 +1598,16 @@ def extract_retrieved_zip(client: Client, file_link: str, limits: ZipLimits,
     rows = [{'name': safe_file_name(e['name']), 'archive_path': e['name'], 'size': e['size'], 'sha256': e['sha256']}
             for e in extracted]
     return rows, [file_entry(row['name'], e['file_id']) for row, e in zip(rows, extracted, strict=True)]
+
+
+def check_body_or_remove(res: requests.Response, size: int, paths: list[str]) -> None:
+    """A body shorter than its Content-Length is a failed download: the files extracted from it are removed."""
+    try:
+        check_complete_body('download', res, size)
+    except DemistoException:
+        for path in paths:
+            remove_quietly(path)
+        raise
 
 
 def extract_complete_zip(client: Client, file_link: str, limits: ZipLimits, unsupported: ZipStreamUnsupported,

@@ -963,6 +963,22 @@ def test_details_fall_back_to_two_passes_for_stored_entries_sized_only_in_descri
     assert len(os.listdir(war_room_dir)) == 2 + len(kept)
 
 
+@pytest.mark.parametrize('return_zip', ['false', 'true'])
+def test_details_body_shorter_than_content_length_fails_the_endpoint(client, requests_mock, war_room_dir, return_zip):
+    """
+    Given a download whose body is shorter than the Content-Length it announced
+    When the details are fetched
+    Then the endpoint fails, no file entry is made and nothing stays on disk
+    """
+    archive = make_zip({'report.txt': b'quarterly numbers'})
+    retrieval_mocks(requests_mock, load('get_action_status_done.json'), archive)
+    requests_mock.post(API + 'download/AAAAAbCdEf0123456789', content=archive,
+                       headers={'Content-Length': str(len(archive) + 100)})
+    entries = to_entries(xdr.retrieve_file_details_command(client, {'action_id': '1773', 'return_zip': return_zip}))
+    assert 'connection closed after' in retrieved_rows(entries)[EP_OK]['error']
+    assert file_entries(entries) == [] and os.listdir(war_room_dir) == []
+
+
 def test_details_stream_keeps_the_zip_only_when_asked(client, requests_mock, war_room_dir):
     """
     Given a normal deflated zip and return_zip=true

@@ -150,6 +150,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self.dispatch('DELETE')
 
+    def do_PUT(self) -> None:  # pre-signed style uploads (Cylance package files)
+        self.dispatch('PUT')
+
     def base_url(self) -> str:
         """The URL the client used to reach us (its Host header)."""
         return '{}://{}'.format(self.emu.scheme, self.headers.get('Host') or f'127.0.0.1:{self.emu.port}')
