@@ -1440,7 +1440,8 @@ def test_execution_progress_offline_devices():
     assert cyl.execution_progress(execution_at({'acked': 1, 'failed': 0, 'succeeded': 0}))['allSucceeded'] is None
 
 
-@pytest.mark.parametrize('args, problem', [({}, 'execution_id is required'), ({'execution_id': 'x'}, 'execution_id must be an execution UUID')])
+@pytest.mark.parametrize('args, problem', [({}, 'execution_id is required'),
+                                           ({'execution_id': 'x'}, 'execution_id must be an execution UUID')])
 def test_get_execution_checks_ids(client, requests_mock, args, problem):
     """Given no or a malformed execution id
     When get-execution runs
