@@ -32,6 +32,8 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
                         help='status calls before a distribution is ready')
     parser.add_argument('--large-file-size', type=parse_size, default=None,
                         help="size of each retrieval's first file (e.g. 1G), streamed")
+    parser.add_argument('--large-file-format', choices=['stream', 'stored', 'deflated'], default='stream',
+                        help='stream: zipfile with data descriptors; stored/deflated: sizes in the local header')
     parser.add_argument('--verbose', action='store_true', help='log every request')
     wan = parser.add_argument_group('WAN behaviour (each defaults to the environment variable named)')
     wan.add_argument('--latency-ms', type=float, default=env_default('EMULATOR_LATENCY_MS', 0.0),
@@ -50,7 +52,8 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
 def emulator_options(options: argparse.Namespace) -> Options:
     return Options(port=options.port, faults=[json.loads(rule) for rule in options.fault],
                    action_steps=options.action_steps, distribution_steps=options.distribution_steps,
-                   large_file_size=options.large_file_size, quarantine_batch_limit=int(options.quarantine_batch_limit),
+                   large_file_size=options.large_file_size, large_file_format=options.large_file_format,
+                   quarantine_batch_limit=int(options.quarantine_batch_limit),
                    verbose=options.verbose, latency_ms=float(options.latency_ms),
                    bandwidth_bytes_per_second=options.bandwidth,
                    concurrent_request_limit=options.concurrent_limit and int(options.concurrent_limit),
@@ -95,21 +98,16 @@ def cmd_start(options: argparse.Namespace) -> int:
 
 def cmd_status(options: argparse.Namespace) -> int:
     running = EmulatorProcess.running()
-    if not running:
-        print('not running (bash devtools/dev.sh emulator start)')
-        return 1
-    print(f'running (pid {running.pid})')
-    print(credentials_text(running.url))
-    return 0
+    print(f'running (pid {running.pid})\n{credentials_text(running.url)}' if running
+          else 'not running (bash devtools/dev.sh emulator start)')
+    return 0 if running else 1
 
 
 def cmd_stop(options: argparse.Namespace) -> int:
     running = EmulatorProcess.running()
-    if not running:
-        print('not running')
-        return 0
-    running.stop()
-    print(f'stopped (pid {running.pid})')
+    if running:
+        running.stop()
+    print(f'stopped (pid {running.pid})' if running else 'not running')
     return 0
 
 

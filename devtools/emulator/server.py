@@ -18,6 +18,9 @@ class Options(ServerOptions):
     action_steps: int = 2  # status calls before a retrieval action is final
     distribution_steps: int = 2  # status calls before a distribution is ready
     large_file_size: int | None = None  # serve each retrieval's first file with this many bytes, streamed
+    # how that zip is made: 'stream' (zipfile, sizes in data descriptors, the action's other files too),
+    # 'stored' or 'deflated' (one file, whole MiB, sizes and CRC32 in the local header)
+    large_file_format: str = 'stream'
     failing_endpoints: tuple[str, ...] = ('fail',)  # endpoint id prefixes whose retrievals fail
     quarantine_batch_limit: int = 1000  # files per quarantine/status call (the real limit is not documented)
 

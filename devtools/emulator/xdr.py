@@ -9,13 +9,14 @@ import hashlib
 import json
 import re
 import time
+import zipfile
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from . import content, credentials
 from .core import Handler, Reply, Vendor, api_error
-from .zips import make_zip, stream_zip, zip_bomb
+from .zips import MIB, make_zip, sized_zip, stream_zip, zip_bomb
 
 API_PREFIX = '/public_api/v1/'
 DOWNLOAD_PREFIX = 'download/'
@@ -29,6 +30,7 @@ MAX_RETRIEVE_FILES = 20
 MAX_RETRIEVE_ENDPOINTS = 10
 FIRST_ACTION_ID = 1000
 UNAUTHORIZED = 'Public API request unauthorized'
+SIZED_FORMATS = {'stored': zipfile.ZIP_STORED, 'deflated': zipfile.ZIP_DEFLATED}
 
 XdrRoute = Callable[['XdrApi', Handler, dict[str, Any]], Any]
 
@@ -268,6 +270,10 @@ class XdrApi(Vendor):
             http.send(HTTPStatus.OK, make_zip({f'f{i:05d}.txt': b'x' for i in range(count)}), 'application/zip')
         elif kind == 'zip_bomb':
             http.send_stream(HTTPStatus.OK, zip_bomb(int(fault.get('uncompressed_mb', 300))))
+        elif large and self.options.large_file_format in SIZED_FORMATS:
+            length, body = sized_zip(content.zip_entry_name(action['paths'][0]), -(-large // MIB),
+                                     SIZED_FORMATS[self.options.large_file_format])
+            http.send_stream(HTTPStatus.OK, body, length=length, reset=reset)
         elif large:
             http.send_stream(HTTPStatus.OK, stream_zip(endpoint_id, action['paths'], large), reset=reset)
         else:

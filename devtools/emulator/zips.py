@@ -1,7 +1,11 @@
 """Zip archives the emulator serves: small ones built in memory, large ones generated as a stream."""
+import hashlib
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import IO, cast
 
 from . import content
@@ -74,3 +78,66 @@ def zip_bomb(uncompressed_mb: int) -> Iterator[bytes]:
                 entry.write(zeros)
                 yield pipe.drain()
     yield pipe.drain()
+
+
+LOCAL_HEADER = struct.Struct('<IHHHHHIIIHH')
+CENTRAL_HEADER = struct.Struct('<IHHHHHHIIIHHHHHII')
+END_OF_CENTRAL_DIRECTORY = struct.Struct('<IHHHHIIH')
+DOS_DATE, DOS_TIME = (2026 - 1980) << 9 | 1 << 5 | 1, 0
+VERSION = 20
+MIB = 1024 * 1024
+HALF_PAGE = 2048
+LOG_LINE = '2026-01-01T00:{:02d}:{:02d}Z host-{} sshd[{}]: Accepted publickey for analyst from 10.0.{}.{} port {} ssh2: {}\n'
+EMPTY_LAST_DEFLATE_BLOCK = b'\x03\x00'
+
+
+@lru_cache(maxsize=2)
+def _repeated_block(compression: int) -> tuple[bytes, bytes]:
+    """(1 MiB of content, what the zip holds for it: its raw deflate ending at a full flush, or itself when stored).
+
+    A full flush resets the compressor, so the same compressed bytes can follow each other: N copies inflate to N
+    copies of the block, and a large deflated file costs the emulator nothing to produce. Stored content is the usual
+    pseudo-random bytes.
+    """
+    if compression == zipfile.ZIP_DEFLATED:
+        text = ''.join(LOG_LINE.format(i // 60 % 60, i % 60, i % 97, 4000 + i % 3000, i % 256, i * 7 % 256,
+                                       40000 + i % 20000, hashlib.sha256(str(i).encode()).hexdigest()[:24])
+                       for i in range(MIB // 64)).encode()
+        noise = b''.join(hashlib.sha256(b'noise%d' % i).digest() for i in range(MIB // 2 // 32))
+        # half log text, half random bytes, page by page: it deflates about 3:2, like binaries and memory dumps
+        block = b''.join(noise[i:i + HALF_PAGE] + text[i:i + HALF_PAGE] for i in range(0, MIB // 2, HALF_PAGE))
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return block, compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = content.retrieved_file_bytes('benchmark', 'block', MIB)
+    return block, block
+
+
+@lru_cache(maxsize=8)
+def _crc_of_copies(compression: int, copies: int) -> int:
+    block, _ = _repeated_block(compression)
+    crc = 0
+    for _ in range(copies):
+        crc = zlib.crc32(block, crc)
+    return crc
+
+
+def sized_zip(name: str, size_mb: int, compression: int) -> tuple[int, Iterator[bytes]]:
+    """(length, body) of a zip holding one file of size_mb MiB, stored or deflated, with its sizes and CRC32 in the
+    local header (as a server zipping files it has on disk writes them), generated as a stream."""
+    _, packed = _repeated_block(compression)
+    final = EMPTY_LAST_DEFLATE_BLOCK if compression == zipfile.ZIP_DEFLATED else b''
+    crc, compressed, size = _crc_of_copies(compression, size_mb), len(packed) * size_mb + len(final), MIB * size_mb
+    encoded = name.encode()
+    local = LOCAL_HEADER.pack(0x04034B50, VERSION, 0, compression, DOS_TIME, DOS_DATE, crc, compressed, size,
+                              len(encoded), 0) + encoded
+    central = CENTRAL_HEADER.pack(0x02014B50, VERSION, VERSION, 0, compression, DOS_TIME, DOS_DATE, crc, compressed,
+                                  size, len(encoded), 0, 0, 0, 0, 0, 0) + encoded
+    directory_offset = len(local) + compressed
+    end = END_OF_CENTRAL_DIRECTORY.pack(0x06054B50, 0, 0, 1, 1, len(central), directory_offset, 0)
+
+    def body() -> Iterator[bytes]:
+        yield local
+        for _ in range(size_mb):
+            yield packed
+        yield final + central + end
+    return directory_offset + len(central) + len(end), body()

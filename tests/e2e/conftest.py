@@ -1,5 +1,6 @@
 """End-to-end fixtures: the pack's integrations run by the offline runner against the emulator over real HTTP."""
 import json
+import logging
 import time
 
 import pytest
@@ -7,6 +8,16 @@ import pytest
 from devtools import instances
 from devtools.emulator import Emulator, credentials
 from devtools.runner import Session
+
+
+@pytest.fixture(autouse=True)
+def debug_logs(caplog):
+    """Every log line is captured, so assert_no_secrets sees what a debug-level integration log would hold."""
+    caplog.set_level(logging.DEBUG)
+
+
+def as_list(value):
+    return value if isinstance(value, list) else ([] if value is None else [value])
 
 
 @pytest.fixture(scope='session')

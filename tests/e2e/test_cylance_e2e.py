@@ -1,34 +1,22 @@
 """Cylance Optics - Packages end to end over real HTTP against the emulator (real JWT exchange and scopes)."""
 import hashlib
 import io
-import logging
 import time
 import uuid
 import zipfile
 
 import jwt
-
-import pytest
 import requests
 
 from devtools.emulator import content, credentials
 from devtools.runner import errors_of, get_context_path
-from tests.e2e.conftest import assert_no_secrets
+from tests.e2e.conftest import as_list, assert_no_secrets
 
 BRAND = 'Cylance Optics - Packages'
 OK_DEVICE = 'A1B2C3D4E5F60718293A4B5C6D7E8F90'
 FAILING_DEVICE = 'DEAD0000111122223333444455556666'
 READY_PACKAGE = content.package_id(0)  # status success in the emulator
 SCRIPT = b'import sys\nprint("autoruns", sys.argv[1:])\n'
-
-
-def as_list(value):
-    return value if isinstance(value, list) else ([] if value is None else [value])
-
-
-@pytest.fixture(autouse=True)
-def debug_logs(caplog):
-    caplog.set_level(logging.DEBUG)
 
 
 def add_war_room_file(session, tmp_path, name, data, entry_id='900@1'):

@@ -1,27 +1,17 @@
 """Cortex XDR - Response Actions end to end: every command over real HTTP against the emulator, both key types."""
 import hashlib
-import logging
 
 import pytest
 
 from devtools.emulator import content, credentials
 from devtools.runner import errors_of, get_context_path
-from tests.e2e.conftest import assert_no_secrets
+from tests.e2e.conftest import as_list, assert_no_secrets
 
 AUTH_MODES = ['standard', 'advanced']
 OK_ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 FAILING_ENDPOINT = 'fail0000111122223333444455556666'
 WIN_PATH = 'C:\\Users\\analyst\\Downloads\\invoice.exe'
 LINUX_PATH = '/tmp/dropper.sh'
-
-
-def as_list(value):
-    return value if isinstance(value, list) else ([] if value is None else [value])
-
-
-@pytest.fixture(autouse=True)
-def debug_logs(caplog):
-    caplog.set_level(logging.DEBUG)
 
 
 @pytest.mark.parametrize('auth', AUTH_MODES)
