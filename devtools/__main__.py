@@ -1,104 +1,181 @@
-"""python -m devtools <run|demo|playbook> ...
+"""Developer commands (through `bash devtools/dev.sh <command>`, which needs no activated venv):
 
-  run <Integration> <command> [arg=value ...]   run one command as XSOAR would (emulator unless a tenant is given)
-  demo                                          the end-to-end scenario on the embedded emulator
-  playbook <playbook yml or name> [input=value] run a pack playbook offline against the emulator
+  run <Integration> <command> [name=value ...]  run one command as XSOAR would
+  playbook <playbook name or yml> [input=value ...]  run a pack playbook offline
+  demo                                          the end-to-end scenario on an embedded emulator
+
+run and playbook call a real tenant for an integration whose XDR_* / CYLANCE_* variables (or --params file) are
+set, else the background emulator when `dev.sh emulator start` left one running (so ids from one run are known
+to the next), else an emulator embedded in this run. They say which server they call. Returned files are saved
+once, into --out; nothing is left in temporary folders.
 """
 import argparse
 import json
-import os
-import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
-from devtools import instances
+from devtools import demo, instances
 from devtools.emulator import Emulator
-from devtools.runner import ERROR_ENTRY, FILE_ENTRY, INFO_FILE_ENTRY, WARNING_ENTRY, Session, errors_of, readable_of
+from devtools.emulator.process import EmulatorProcess
+from devtools.playbooks import PlaybookError, find_playbook, run_playbook
+from devtools.runner import (ERROR_ENTRY, FILE_ENTRY, INFO_FILE_ENTRY, WARNING_ENTRY, PackIndex, Session, errors_of,
+                             readable_of)
 
 ENTRY_KINDS = {ERROR_ENTRY: 'ERROR', FILE_ENTRY: 'FILE', INFO_FILE_ENTRY: 'FILE', WARNING_ENTRY: 'WARNING'}
+USAGE_ERROR = 2
 
 
-def parse_pairs(pairs):
+class UsageError(Exception):
+    """A name or argument the user typed is not valid; the message lists the valid ones."""
+
+
+def say(message: str) -> None:
+    print('# ' + message, file=sys.stderr)
+
+
+def parse_pairs(pairs: list[str]) -> dict[str, str]:
     args = {}
     for pair in pairs:
         if '=' not in pair:
-            raise SystemExit(f'arguments are name=value, got "{pair}"')
+            raise UsageError(f'arguments are name=value, got "{pair}"')
         name, value = pair.split('=', 1)
         args[name] = value
     return args
 
 
-def print_entries(entries, out=sys.stdout):
+def print_entries(entries: list[dict[str, Any]], out=sys.stdout) -> None:
     for entry in entries:
-        kind = ENTRY_KINDS.get(entry.get('Type'), 'ENTRY')
+        kind = ENTRY_KINDS.get(int(entry.get('Type') or 0), 'ENTRY')
         print('--- [{}] {} ({})'.format(kind, entry.get('ID'), entry.get('Source')), file=out)
         print(readable_of(entry), file=out)
 
 
-def save_files(session, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    saved = []
-    for entry_id, info in session.files.items():
-        dest = os.path.join(out_dir, os.path.basename(info['name']))
-        if os.path.exists(dest):
-            dest = os.path.join(out_dir, '{}_{}'.format(entry_id.split('@')[0], os.path.basename(info['name'])))
-        shutil.copyfile(info['path'], dest)
-        saved.append(dest)
-    return saved
+def check_command(index: PackIndex, integration: str, command: str) -> str:
+    """The integration's folder name; UsageError naming the valid integrations or commands otherwise."""
+    folders = {entry['module']: brand for brand, entry in index.integrations.items()}
+    brand = integration if integration in index.integrations else folders.get(integration)
+    if brand is None:
+        raise UsageError('unknown integration "{}"; the pack has: {}'.format(integration, ', '.join(sorted(folders))))
+    commands = ['test-module', *index.integrations[brand]['commands']]
+    if command not in commands:
+        raise UsageError('{} has no command "{}"; its commands: {}'.format(integration, command, ', '.join(commands)))
+    return index.integrations[brand]['module']
 
 
-def cmd_run(options):
-    args = parse_pairs(options.args)
+@contextmanager
+def api_params(wanted: list[str], auth: str, params_file: str | None) -> Iterator[dict[str, dict[str, Any]]]:
+    """Instance params for the wanted integrations: a tenant where configured, else the background emulator,
+    else one embedded in this run (stopped at the end). Says which server each integration calls."""
     params = instances.tenant_params_from_env()
-    if options.params:
-        params.update(instances.params_from_file(options.params))
-    emulator = None
-    if options.integration not in params:
-        emulator = Emulator().start()
-        params = dict(instances.emulator_params(emulator, options.auth), **params)
-        print(f'# using the embedded emulator at {emulator.url}', file=sys.stderr)
+    if params_file:
+        params.update(instances.params_from_file(params_file))
+    for name in wanted:
+        if name in params:
+            say('{} calls {} (tenant settings)'.format(name, params[name].get('url')))
+    missing = [name for name in wanted if name not in params]
+    if not missing:
+        yield params
+        return
+    background = EmulatorProcess.running()
+    with ExitStack() as stack:
+        if background:
+            url = background.url
+            say(f'calling the background emulator at {url} (state kept between runs; '
+                'bash devtools/dev.sh emulator stop ends it)')
+        else:
+            url = stack.enter_context(Emulator()).url
+            say(f'calling an emulator embedded in this run at {url} (its state ends with the run; '
+                'bash devtools/dev.sh emulator start keeps one running)')
+        emulator_params = instances.emulator_params(url, auth)
+        yield dict(params, **{name: emulator_params[name] for name in missing if name in emulator_params})
+
+
+def cmd_run(options: argparse.Namespace) -> int:
+    args = parse_pairs(options.args)
+    index = PackIndex()
+    integration = check_command(index, options.integration, options.command)
+    with api_params([integration], options.auth, options.params) as params, \
+            tempfile.TemporaryDirectory(prefix='xsoar-run-') as work:
+        session = Session(instances={integration: params[integration]}, workdir=work, files_dir=options.out,
+                          poll_sleep_scale=options.poll_sleep, on_event=say, index=index)
+        entries = session.execute(options.command, args, using=integration)
+    print_entries(entries)
+    print('--- context')
+    print(json.dumps(session.context, indent=2, sort_keys=True, default=str))
+    for info in session.files.values():
+        say('saved {}'.format(info['path']))
+    if errors_of(entries):
+        return 1
+    if options.command == 'test-module':
+        return 0 if [e.get('Contents') for e in entries] == ['ok'] else 1
+    return 0
+
+
+def cmd_playbook(options: argparse.Namespace) -> int:
+    inputs = parse_pairs(options.inputs)
     try:
-        session = Session(instances={options.integration: params[options.integration]},
-                          poll_sleep_scale=options.poll_sleep,
-                          on_event=lambda message: print('# ' + message, file=sys.stderr))
-        entries = session.execute(options.command, args, using=options.integration)
-        print_entries(entries)
-        print('--- context')
-        print(json.dumps(session.context, indent=2, sort_keys=True, default=str))
-        saved = save_files(session, options.out)
-        for path in saved:
-            print(f'# saved {path}', file=sys.stderr)
-        return 1 if errors_of(entries) else 0
-    finally:
-        if emulator:
-            emulator.stop()
+        find_playbook(options.playbook)
+    except PlaybookError as error:
+        raise UsageError(f'{error}; see Playbooks/ and TestPlaybooks/ (name or YAML path)') from None
+    integrations = list(PackIndex().integrations.values())
+    with api_params([entry['module'] for entry in integrations], options.auth, None) as params, \
+            tempfile.TemporaryDirectory(prefix='xsoar-playbook-') as work:
+        session = Session(instances=params, workdir=work, files_dir=options.out, on_event=say)
+        try:
+            result = run_playbook(session, options.playbook, inputs)
+        except PlaybookError as error:
+            print(f'PLAYBOOK FAILED: {error}', file=sys.stderr)
+            return 1
+    print('Task path:')
+    print('\n'.join('  ' + name for name in result.task_path))
+    for error in result.errors:
+        print('Error entry (task continued): ' + error.split('\n')[0])
+    print('Context:')
+    print(json.dumps(result.context, indent=2, sort_keys=True, default=str))
+    for info in session.files.values():
+        say('saved {}'.format(info['path']))
+    return 0
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m devtools')
-    sub = parser.add_subparsers(dest='what', required=True)
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog='bash devtools/dev.sh', description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = root.add_subparsers(dest='what', required=True)
     run = sub.add_parser('run', help='run one integration command')
     run.add_argument('integration', help='integration folder name, e.g. CortexXDRResponse')
-    run.add_argument('command')
+    run.add_argument('command', help='e.g. xdr-response-get-distribution-versions, or test-module')
     run.add_argument('args', nargs='*', help='name=value')
     run.add_argument('--params', help='JSON file {"<Integration>": {params}} for a real tenant')
     run.add_argument('--auth', default='standard', choices=['standard', 'advanced'],
                      help='XDR key type on the emulator')
-    run.add_argument('--out', default='out/files', help='folder for returned files')
+    run.add_argument('--out', default='out/files', help='folder for returned files (default out/files)')
     run.add_argument('--poll-sleep', type=float, default=0.0,
                      help='fraction of each polling interval to really wait (0 = do not wait)')
     run.set_defaults(func=cmd_run)
 
-    demo = sub.add_parser('demo', help='end-to-end scenario on the embedded emulator')
-    demo.add_argument('--out', default='demo-output')
-    demo.set_defaults(func=lambda o: __import__('devtools.demo', fromlist=['main']).main(o.out))
+    playbook = sub.add_parser('playbook', help='run a playbook offline (emulator or tenant as for run)')
+    playbook.add_argument('playbook', help='playbook name (e.g. "Cortex XDR - Retrieve Files") or YAML path')
+    playbook.add_argument('inputs', nargs='*', help='input=value')
+    playbook.add_argument('--auth', default='standard', choices=['standard', 'advanced'])
+    playbook.add_argument('--out', default='out/files', help='folder for returned files (default out/files)')
+    playbook.set_defaults(func=cmd_playbook)
 
-    playbook = sub.add_parser('playbook', help='run a playbook offline against the emulator')
-    playbook.add_argument('playbook')
-    playbook.add_argument('inputs', nargs='*')
-    playbook.set_defaults(func=lambda o: __import__('devtools.playbooks', fromlist=['cli']).cli(o))
+    demo_parser = sub.add_parser('demo', help='end-to-end scenario on an embedded emulator')
+    demo_parser.add_argument('--out', default='demo-output')
+    demo_parser.set_defaults(func=lambda options: demo.main(options.out))
+    return root
 
-    options = parser.parse_args(argv)
-    return options.func(options)
+
+def main(argv: list[str] | None = None) -> int:
+    options = parser().parse_args(argv)
+    try:
+        return options.func(options)
+    except UsageError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return USAGE_ERROR
 
 
 if __name__ == '__main__':

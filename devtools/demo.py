@@ -4,14 +4,16 @@
 
 An analyst's day: build a Windows installation package and wait for it; pull a suspicious file off two
 endpoints (one is offline, so it fails with a reason) through the "Cortex XDR - Retrieve Files" playbook,
-unzip and hash what came back; check the quarantine status of a batch of files; look up, list and download
-Cylance Optics packages. Files are left in the output folder; exit 0 on success.
+unzip and hash what came back; check the quarantine status of a batch of files; download a Cylance Optics package,
+upload it again as a new package and run it on two devices (one fails). Files are left in the output folder;
+exit 0 on success.
 """
 import hashlib
 import os
 import shutil
 import sys
 import time
+import zipfile
 
 from devtools import instances
 from devtools.emulator import Emulator
@@ -22,6 +24,7 @@ OK_ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 OFFLINE_ENDPOINT = 'fail0000111122223333444455556666'
 SUSPICIOUS = 'C:\\Users\\jdoe\\AppData\\Local\\Temp\\invoice_2026.exe'
 RETRIEVE_PLAYBOOK = 'Cortex XDR - Retrieve Files'
+QUARANTINE_SAMPLE = 150
 
 
 class DemoFailed(Exception):
@@ -30,6 +33,11 @@ class DemoFailed(Exception):
 
 def as_list(value):
     return value if isinstance(value, list) else ([] if value is None else [value])
+
+
+def api_calls(emulator, path_part):
+    """How many requests the emulator has served on paths containing path_part (measured, not assumed)."""
+    return sum(1 for request in emulator.request_log() if path_part in request['path'])
 
 
 def step(title):
@@ -85,29 +93,65 @@ def retrieve_files(session):
                 raise DemoFailed('{} on disk does not match its SHA256'.format(f['Name']))
 
 
-def quarantine(session):
-    step('Check the quarantine status of 150 files from the outbreak list')
-    hashes = [hashlib.sha256(f'outbreak-sample-{i}'.encode()).hexdigest() for i in range(150)]
+def quarantine(session, emulator):
+    step(f'Check the quarantine status of {QUARANTINE_SAMPLE} files from the outbreak list')
+    hashes = [hashlib.sha256(f'outbreak-sample-{i}'.encode()).hexdigest() for i in range(QUARANTINE_SAMPLE)]
+    calls_before = api_calls(emulator, 'quarantine/status')
     run(session, 'xdr-response-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': SUSPICIOUS,
-                                               'file_hash': ','.join(hashes)})
+                                                        'file_hash': ','.join(hashes)})
+    calls = api_calls(emulator, 'quarantine/status') - calls_before
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.quarantineFiles.status'))
     quarantined = sum(1 for row in rows if row.get('status') is True)
-    print(f'  {quarantined} of {len(rows)} files quarantined on {OK_ENDPOINT} (2 batched API calls)')
+    print(f'  {quarantined} of {len(rows)} files quarantined on {OK_ENDPOINT} ({calls} batched API calls)')
+
+
+CYLANCE_OK_DEVICE = 'A1B2C3D4E5F60718293A4B5C6D7E8F90'
+CYLANCE_FAILING_DEVICE = 'DEAD0000111122223333444455556666'  # the emulator fails devices whose id starts with DEAD
 
 
 def cylance(session):
-    step('Cylance Optics packages: list, get one, download it')
+    step('Cylance Optics: download a package, upload it as a new one, run it on two devices (one fails)')
+    started = time.time()
     run(session, 'cylance-optics-list-packages', {'limit': '30', 'page_size': '10'})
     packages = as_list(get_context_path(session.context, 'CylanceOptics.Package'))
     print(f'  {len(packages)} packages listed')
-    chosen = next((p for p in packages if p.get('status') == 'success'), packages[0])
-    run(session, 'cylance-optics-get-package', {'package_id': chosen['packageId']})
+    chosen = next(p for p in packages if p.get('status') == 'success')
     entries, _ = run(session, 'cylance-optics-download-package', {'package_id': chosen['packageId']})
-    files = [e for e in entries if e.get('Type') == FILE_ENTRY]
-    descriptor = chosen.get('packageDescriptor') or {}
-    print('  {} {} ({}): downloaded {} ({} bytes)'.format(descriptor.get('name'), descriptor.get('version'),
-                                                          chosen['packageId'], files[0]['File'],
-                                                          files[0]['FileContext']['Size']))
+    downloaded = [e for e in entries if e.get('Type') == FILE_ENTRY][0]
+    with open(session.file_path(downloaded['ID']), 'rb') as handle:
+        members = zipfile.ZipFile(handle).namelist()
+    print(f"  downloaded {downloaded['File']} ({downloaded['FileContext']['Size']} bytes, a zip of "
+          f"{', '.join(members)})")
+
+    entries, _ = run(session, 'cylance-optics-create-package', {
+        'entry_id': downloaded['ID'], 'name': 'IR-Autoruns', 'version': '2', 'entry_point': 'main.py',
+        'description': 'Uploaded by the Endpoint Response demo', 'interval_in_seconds': '10'})
+    created = as_list(get_context_path(session.context, 'CylanceOptics.Package'))[-1]
+    checks = sum(1 for e in entries if 'upload status' in str(e.get('HumanReadable'))) + 1
+    print(f"  created package {created['packageId']} from it: {created['size']} bytes, SHA256 {created['checksum']}, "
+          f"status {created['status']} after {checks} status check(s)")
+
+    entries, _ = run(session, 'cylance-optics-run-package', {
+        'package': created['packageId'], 'device_ids': f'{CYLANCE_OK_DEVICE},{CYLANCE_FAILING_DEVICE}',
+        'arguments': '-all', 'execution_per_device': 'true', 'interval_in_seconds': '10'})
+    print('  progress entries, as printed:')
+    for entry in entries:
+        text = str(entry.get('HumanReadable') or '')
+        for line in text.split('\n'):
+            if ': acked ' in line:
+                print('    ' + line)
+    executions = [e for e in as_list(get_context_path(session.context, 'CylanceOptics.Execution'))
+                  if e.get('progress')]
+    for execution in executions:
+        progress = execution['progress']
+        devices = ', '.join(execution['target'].get('devices') or [])
+        named = ', '.join(progress.get('notSucceededDevices') or [])
+        print(f"  {execution['id']} on {devices}: succeeded {progress['succeeded']}, failed {progress['failed']} of "
+              f"{progress['deviceCount']} device(s)" + (f' - did not succeed: {named}' if named else ''))
+    failed = sorted(d for e in executions for d in e['progress'].get('notSucceededDevices') or [])
+    if failed != [CYLANCE_FAILING_DEVICE]:
+        raise DemoFailed(f'expected only {CYLANCE_FAILING_DEVICE} to fail, got {failed}')
+    print(f'  Cylance part done in {time.time() - started:.1f} s')
 
 
 def main(out_dir='demo-output'):
@@ -117,21 +161,17 @@ def main(out_dir='demo-output'):
     started = time.time()
     emulator = Emulator().start()
     print(f'Endpoint Response demo - embedded emulator at {emulator.url}')
+    params = instances.emulator_params(emulator, 'advanced')
+    have_cylance = instances.CYLANCE in params
+    files_dir = os.path.join(out_dir, 'files')
+    session = Session(instances=params, files_dir=files_dir,
+                      on_event=lambda m: print('  . ' + m) if m.startswith('wait') else None)
     try:
-        params = instances.emulator_params(emulator, 'advanced')
-        have_cylance = instances.CYLANCE in params
-        session = Session(instances=params, workdir=os.path.join(out_dir, 'work'),
-                          on_event=lambda m: print('  . ' + m) if m.startswith('wait') else None)
         distribution(session)
         retrieve_files(session)
-        quarantine(session)
+        quarantine(session, emulator)
         if have_cylance:
             cylance(session)
-        files_dir = os.path.join(out_dir, 'files')
-        os.makedirs(files_dir, exist_ok=True)
-        for entry_id, info in session.files.items():
-            shutil.copyfile(info['path'], os.path.join(files_dir, '{}_{}'.format(entry_id.split('@')[0],
-                                                                                 os.path.basename(info['name']))))
         step('Summary')
         print(f'  {len(session.entries)} war-room entries, {len(session.files)} files saved in {files_dir}')
         print(f'  done in {time.time() - started:.1f} s')
@@ -140,4 +180,5 @@ def main(out_dir='demo-output'):
         print(f'\nDEMO FAILED: {error}', file=sys.stderr)
         return 1
     finally:
+        session.close()
         emulator.stop()

@@ -18,22 +18,28 @@ TEST_LINT_PATHS=(
     devtools/emulator devtools/instances.py devtools/paths.py devtools/release.py devtools/runner.py
     devtools/sdk.py devtools/validate.py devtools/build.py
     tests/emulator tests/e2e/conftest.py tests/e2e/test_fault_matrix.py tests/e2e/test_tls.py
-    tests/test_runner.py tests/test_validate.py tests/test_release.py
+    tests/test_runner.py tests/test_validate.py tests/test_release.py tests/test_cli.py
     Integrations/CortexXDRResponse/CortexXDRResponse_properties_test.py
     Integrations/CylanceOpticsPackages/CylanceOpticsPackages_properties_test.py
 )
 
 usage() {
     cat <<'EOF'
-usage: bash devtools/dev.sh <command> [args]
+usage: bash devtools/dev.sh <command> [args]      (no activated venv needed; `<command> --help` for its options)
   setup                       create .venv from the pinned requirements-dev.txt (every command does this first)
   test [pytest args]          lint, then every test (what .ci/run runs)
   lint [paths]                ruff and mypy over the pack and the tooling (or the given paths)
-  demo                        the end-to-end scenario on the embedded emulator
-  run <Integration> <command> [name=value ...]   one command as XSOAR would run it
+  demo                        the end-to-end scenario on an embedded emulator
+  emulator start|stop|status  keep one emulator running in the background (prints its URL and test credentials);
+  emulator serve              or serve one in the foreground
+  run <Integration> <command> [name=value ...]        one command as XSOAR would run it
+  playbook "<playbook name>" [input=value ...]        a pack playbook, offline
   validate                    offline demisto-sdk validate plus the content checks
   build                       the uploadable pack zip, into build/
-  bench                       the benchmarks
+  docs [Integration ...]      integration READMEs (generate-docs plus the command examples run on the emulator)
+  images [--check]            playbook diagrams and logos
+  release bump <revision|minor|major> | check      release notes without update-release-notes
+  bench [--quick]             the benchmarks
 EOF
 }
 
@@ -84,7 +90,11 @@ case "$cmd" in
     demo) setup; exec "$PY" -m devtools demo "$@" ;;
     build) setup; exec "$PY" -m devtools.build "$@" ;;
     bench) setup; exec "$PY" -m benchmarks "$@" ;;
-    run) setup; exec "$PY" -m devtools run "$@" ;;
+    run|playbook) setup; exec "$PY" -m devtools "$cmd" "$@" ;;
+    emulator) setup; exec "$PY" -m devtools.emulator "$@" ;;
+    docs) setup; exec "$PY" -m devtools.docs "$@" ;;
+    images) setup; exec "$PY" -m devtools.playbook_images "$@" ;;
+    release) setup; exec "$PY" -m devtools.release "$@" ;;
     help|-h|--help) usage ;;
     *) usage >&2; exit 2 ;;
 esac

@@ -96,14 +96,29 @@ def add_examples(readme: str, examples) -> str:
     return ''.join(out)
 
 
+KEPT_SECTION = '\n## API notes'  # hand-written, after the generated sections: kept when the README is regenerated
+
+
+def kept_section(path: str, heading: str) -> str:
+    """The hand-written section of an existing README that starts at heading (to its end), or ''."""
+    if not os.path.exists(path):
+        return ''
+    with open(path) as f:
+        text = f.read()
+    start = text.find(heading)
+    return text[start:] if start >= 0 else ''
+
+
 def main(argv=None):
     names = (argv if argv is not None else sys.argv[1:]) or sorted(
         n for n in os.listdir(os.path.join(ROOT, 'Integrations'))
         if os.path.isfile(os.path.join(ROOT, 'Integrations', n, 'command_examples')))
     for name in names:
         readme = add_examples(generate_base_readme(name), run_examples(name))
-        with open(os.path.join(ROOT, 'Integrations', name, 'README.md'), 'w') as f:
-            f.write(readme)
+        path = os.path.join(ROOT, 'Integrations', name, 'README.md')
+        kept = kept_section(path, KEPT_SECTION)
+        with open(path, 'w') as f:
+            f.write(readme.rstrip('\n') + '\n' + kept if kept else readme)
         print(f'wrote Integrations/{name}/README.md')
     return 0
 

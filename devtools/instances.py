@@ -16,13 +16,18 @@ XDR = 'CortexXDRResponse'
 CYLANCE = 'CylanceOpticsPackages'
 
 
-def emulator_params(emulator: Any, auth_type: str = 'Standard') -> dict[str, dict[str, Any]]:
+def emulator_params(emulator: Any, auth_type: str = 'Standard',
+                    xdr_settings: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Instance params of each integration for an emulator (an object with .url, or its URL) and its test
+    credentials; xdr_settings: more Cortex XDR instance settings (e.g. {'max_concurrency': '8'})."""
+    url = emulator if isinstance(emulator, str) else emulator.url
     key = credentials.XDR_ADVANCED if auth_type.lower() == 'advanced' else credentials.XDR_STANDARD
     app = credentials.CYLANCE_APP
     params = {
-        XDR: {'url': emulator.url, 'credentials': {'identifier': key['key_id'], 'password': key['key']},
-              'auth_type': 'Advanced' if auth_type.lower() == 'advanced' else 'Standard', 'timeout': '30'},
-        CYLANCE: {'url': emulator.url, 'credentials': {'identifier': app['app_id'], 'password': app['app_secret']},
+        XDR: {'url': url, 'credentials': {'identifier': key['key_id'], 'password': key['key']},
+              'auth_type': 'Advanced' if auth_type.lower() == 'advanced' else 'Standard', 'timeout': '30',
+              **(xdr_settings or {})},
+        CYLANCE: {'url': url, 'credentials': {'identifier': app['app_id'], 'password': app['app_secret']},
                   'tenant_id': app['tenant_id']},
     }
     # only the integrations the pack has (a partial checkout or a pack built without one)

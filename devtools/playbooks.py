@@ -10,7 +10,6 @@ PlaybookError naming the task and the construct: nothing is skipped silently.
 import json
 import os
 import re
-import sys
 from typing import Any, Callable, Dict, List, Optional
 
 import yaml
@@ -367,27 +366,3 @@ def run_sub_playbook(session: Session, inner: Dict[str, Any], task: Dict[str, An
     for root in sorted(r for r in roots if r and r in child_context):
         session.context[root] = child_context[root]  # declared outputs are copied back to the parent
     return None
-
-
-def cli(options) -> int:
-    from devtools import instances
-    from devtools.emulator import Emulator
-    given = {}
-    for pair in options.inputs:
-        name, _, value = pair.partition('=')
-        given[name] = value
-    with Emulator() as emulator:
-        session = Session(instances=instances.emulator_params(emulator, 'standard'),
-                          on_event=lambda message: print('# ' + message, file=sys.stderr))
-        try:
-            result = run_playbook(session, options.playbook, given)
-        except PlaybookError as error:
-            print('PLAYBOOK FAILED: {}'.format(error), file=sys.stderr)
-            return 1
-    print('Task path:')
-    print('\n'.join('  ' + name for name in result.task_path))
-    for error in result.errors:
-        print('Error entry (task continued): ' + error.split('\n')[0])
-    print('Context:')
-    print(json.dumps(result.context, indent=2, sort_keys=True, default=str))
-    return 0

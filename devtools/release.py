@@ -151,7 +151,7 @@ def cmd_check(root: str) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m devtools.release')
+    parser = argparse.ArgumentParser(prog='bash devtools/dev.sh release')
     sub = parser.add_subparsers(dest='what', required=True)
     bump_parser = sub.add_parser('bump')
     bump_parser.add_argument('part', choices=['revision', 'minor', 'major'])

@@ -231,15 +231,19 @@ def get_context_path(context: dict[str, Any], path: str) -> Any:
 class Session:
     """One incident's war room and context, with the integration instances it may use."""
 
-    def __init__(self, instances: dict[str, dict[str, Any]] | None = None, workdir: str | None = None,
-                 poll_sleep_scale: float = 0.0, on_event: Callable[[str], None] | None = None,
-                 index: PackIndex | None = None, max_polls: int = 500, file_context: bool = True):
+    def __init__(self, instances: dict[str, dict[str, Any]] | None = None, workdir: str | None = None, *,
+                 files_dir: str | None = None, poll_sleep_scale: float = 0.0,
+                 on_event: Callable[[str], None] | None = None, index: PackIndex | None = None, max_polls: int = 500,
+                 file_context: bool = True):
+        """workdir: where the integration runs (a temporary folder, removed by close(), when not given);
+        files_dir: where war-room files are kept, each moved there once (default workdir/files)."""
         self.index = index or PackIndex()
         self.instances: dict[str, dict[str, Any]] = {}
         for name, params in (instances or {}).items():
             self.instances[self.index.brand_for_folder(name)] = params
+        self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix='xsoar-run-')
-        self.files_dir = os.path.join(self.workdir, 'files')
+        self.files_dir = files_dir or os.path.join(self.workdir, 'files')
         os.makedirs(self.files_dir, exist_ok=True)
         self.context: dict[str, Any] = {}
         self.entries: list[dict[str, Any]] = []
@@ -251,6 +255,17 @@ class Session:
         self.file_context = file_context  # the server hashes war-room files; benchmarks of the integration skip it
         self._entry_counter = 0
         self.incident: dict[str, Any] = {'id': '1', 'name': 'Local incident', 'CustomFields': {}, 'labels': []}
+
+    def close(self) -> None:
+        """Remove the temporary working folder this session created (files kept elsewhere stay)."""
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> 'Session':
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- the demistomock patching
 
@@ -329,7 +344,7 @@ class Session:
                              'Contents': 'File entry {} has no content on disk'.format(entry.get('File'))}
                 else:
                     name = entry.get('File') or 'file'
-                    dest = os.path.join(self.files_dir, f'{self._entry_counter}_{os.path.basename(name)}')
+                    dest = unused_path(self.files_dir, f'{self._entry_counter}_{os.path.basename(name)}')
                     shutil.move(produced, dest)
                     self.files[entry['ID']] = {'name': name, 'path': dest}
                     file_ctx = _file_context(name, dest, entry['ID']) if self.file_context else {
@@ -406,6 +421,17 @@ class Session:
 
     def file_path(self, entry_id: str) -> str:
         return self.files[entry_id]['path']
+
+
+def unused_path(folder: str, name: str) -> str:
+    """folder/name, or folder/<stem>-2<ext> (-3, ...) when that exists already: earlier runs' files are kept."""
+    path = os.path.join(folder, name)
+    stem, extension = os.path.splitext(name)
+    copy = 1
+    while os.path.exists(path):
+        copy += 1
+        path = os.path.join(folder, f'{stem}-{copy}{extension}')
+    return path
 
 
 def errors_of(entries: list[dict[str, Any]]) -> list[str]:

@@ -32,7 +32,7 @@ def run_sdk_validate(root: str = ROOT, keep: bool = False) -> tuple[bool, str]:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m devtools.validate')
+    parser = argparse.ArgumentParser(prog='bash devtools/dev.sh validate')
     parser.add_argument('--keep', action='store_true', help='keep the scaffold for inspection')
     options = parser.parse_args(argv)
     ok, output = run_sdk_validate(keep=options.keep)

@@ -1,6 +1,8 @@
 """Deterministic content served by the emulator, so tests can compute the bytes and hashes they expect."""
 import hashlib
+import io
 import uuid
+import zipfile
 from functools import lru_cache
 
 PACKAGE_NAMESPACE = uuid.UUID('5f0c8a2e-3b1d-4c7e-9a60-2d4f6b8e1c3a')
@@ -60,8 +62,15 @@ def package_id(index):
 
 
 def package_file_bytes(pkg_id):
+    """A real Optics package: a zip holding its Python entry point (main.py) and some data, the same every run."""
     seed = _seed('package', pkg_id)
-    return _block(seed)[:1024 + int.from_bytes(seed[:2], 'big') % 4096]
+    members = {'main.py': f'import sys\n\nprint("Optics package {pkg_id}", sys.argv[1:])\n'.encode(),
+               'data.bin': _block(seed)[:1024 + int.from_bytes(seed[:2], 'big') % 4096]}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w') as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
 
 
 def is_quarantined(file_hash):

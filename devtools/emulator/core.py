@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import ParseResult, parse_qs, urlparse
 
+from .wan import RequestGate, ThrottledWriter
+
 MAX_BODY = 16 * 1024 * 1024
 MAX_LOG = 20000
 STORAGE_PREFIX = '/_storage/'
@@ -82,6 +84,11 @@ class ServerOptions:
     verbose: bool = False
     tls_cert: str | None = None
     tls_key: str | None = None
+    # WAN behaviour (wan.py): per-request latency, per-connection bandwidth, concurrent-request limit (429)
+    latency_ms: float = 0.0
+    bandwidth_bytes_per_second: int | None = None
+    concurrent_request_limit: int | None = None
+    retry_after_seconds: int = 1
 
 
 class State:
@@ -121,6 +128,11 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------ plumbing
 
+    def setup(self) -> None:
+        super().setup()
+        if self.emu.options.bandwidth_bytes_per_second:
+            self.wfile = ThrottledWriter(self.wfile, self.emu.options.bandwidth_bytes_per_second)  # type: ignore
+
     def log_message(self, format: str, *args: Any) -> None:
         if self.emu.options.verbose:
             BaseHTTPRequestHandler.log_message(self, format, *args)
@@ -137,6 +149,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self.dispatch('DELETE')
+
+    def do_PUT(self) -> None:  # pre-signed style uploads (Cylance package files)
+        self.dispatch('PUT')
 
     def base_url(self) -> str:
         """The URL the client used to reach us (its Host header)."""
@@ -211,19 +226,37 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, method: str) -> None:
         parsed = urlparse(self.path)
         self._status = None
+        if isinstance(self.wfile, ThrottledWriter):
+            self.wfile.restart()
         acquired = self.emu.slots.acquire(blocking=False)
+        admitted = False
         try:
             if not acquired:
                 raise api_error(HTTPStatus.SERVICE_UNAVAILABLE, 'emulator busy', headers={'Retry-After': 1})
-            self.route(method, parsed.path, parse_qs(parsed.query), self.read_body())
+            body = self.read_body()
+            if not parsed.path.startswith(CONTROL_PREFIX):
+                self.admit(parsed.path)
+                admitted = True
+            self.route(method, parsed.path, parse_qs(parsed.query), body)
         except Reply as reply:
             self.send(reply.status, reply.body, headers=reply.headers)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
+            if admitted:
+                self.emu.gate.release()
             if acquired:
                 self.emu.slots.release()
             self.record(method, parsed)
+
+    def admit(self, path: str) -> None:
+        """Pass the WAN gate (waiting the latency) or raise the 429 of a full concurrent-request limit."""
+        refused = self.emu.gate.admit()
+        if refused is not None:
+            vendor = self.emu.vendor_for(path)
+            status = HTTPStatus.TOO_MANY_REQUESTS
+            body = vendor.error_body(status, refused) if vendor else api_error(status, refused).body
+            raise Reply(status, body, {'Retry-After': self.emu.gate.retry_after})
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
         if path.startswith(CONTROL_PREFIX):
@@ -250,7 +283,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         entry = {'method': method, 'path': parsed.path, 'query': parsed.query, 'status': self._status,
                  'host': self.headers.get('Host'), 'had_authorization': 'Authorization' in self.headers,
-                 'ts': time.time()}
+                 'client': '{}:{}'.format(*self.client_address[:2]), 'ts': time.time()}
         with self.emu.state.lock:
             self.emu.state.log.append(entry)
             del self.emu.state.log[:-MAX_LOG]
@@ -271,7 +304,8 @@ class Handler(BaseHTTPRequestHandler):
         elif path == '/_emulator/status' and method == 'GET':
             with state.lock:
                 served = len(state.log)
-            self.send(HTTPStatus.OK, {'running': True, 'requests_logged': served})
+            self.send(HTTPStatus.OK, {'running': True, 'requests_logged': served,
+                                      'concurrent_peak': self.emu.gate.peak})
         elif path == '/_emulator/log' and method == 'GET':
             with state.lock:
                 log = list(state.log)
@@ -329,6 +363,7 @@ class EmulatorCore:
         self.options = options
         self.slots = threading.BoundedSemaphore(options.max_concurrency)
         self.state = State(list(options.faults))
+        self.gate = RequestGate(options.latency_ms, options.concurrent_request_limit, options.retry_after_seconds)
         self.vendors = [vendor_class(self) for vendor_class in vendor_classes]
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -395,5 +430,6 @@ class EmulatorCore:
     def reset(self) -> None:
         """Back to the state at start: the initial fault rules, an empty log, no objects created by requests."""
         self.state.reset()
+        self.gate.peak = 0
         for vendor in self.vendors:
             vendor.reset()

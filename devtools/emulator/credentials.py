@@ -12,7 +12,8 @@ XDR_KEYS = {
     XDR_NO_ROLE['key_id']: (XDR_NO_ROLE['key'], 'standard', 403),
 }
 
-ALL_SCOPES = ('opticspkgconfig:read', 'opticspkgconfig:list', 'opticspkgconfig:create', 'opticspkgconfig:delete')
+ALL_SCOPES = ('opticspkgconfig:read', 'opticspkgconfig:list', 'opticspkgconfig:create', 'opticspkgconfig:delete',
+              'opticspkgdeploy:create', 'opticspkgdeploy:read', 'opticspkgdeploy:list', 'opticspkgdeploy:delete')
 CYLANCE_APP = {'tenant_id': '6d3a1c0e-2b7f-4e59-9a84-3c2d1e0f5a6b', 'app_id': 'b1e2c3d4-5f60-4718-9a2b-3c4d5e6f7081',
                'app_secret': 'EmuCylanceSecret-4c7e1a9b-2d5f-48e3-b6a0-9f1c3e5d7b2a'}
 CYLANCE_READ_ONLY_APP = {'tenant_id': CYLANCE_APP['tenant_id'], 'app_id': 'c2f3d4e5-6a71-4829-8b3c-4d5e6f708192',

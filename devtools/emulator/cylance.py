@@ -5,9 +5,19 @@ with iss, sub (app id), tid (tenant), jti, iat and exp at most 30 minutes after 
 scopes the application was granted (credentials.py). ``GET /packages/v2`` (scope opticspkgconfig:list) pages, sorts
 and filters 25 deterministic packages; ``GET /packages/v2/{id}`` (opticspkgconfig:read). Package files are served
 from pre-signed style storage links on a second origin.
+
+Package deployment (the Package Deployment API pages): ``POST /packages/v2`` (opticspkgconfig:create) answers
+packageId, packageUrl and an ``uploadTo`` link on the second origin; a ``PUT`` there (no Authorization: a pre-signed
+link refuses a second auth mechanism) stores the file and checks its SHA256 against the create call; the package
+status then goes from started to success (failed on a checksum mismatch) after PACKAGE_STATUS_READS reads.
+Executions (``/packages/v2/executions``, opticspkgdeploy:create/read/list/delete) target devices or zones, never
+both, with upper-case ids without dashes; devices acknowledge on the first read and finish after EXECUTION_STEPS
+reads; devices whose id starts with DEAD fail (a zone whose id starts with DEAD holds one such device). Ids of
+created packages and executions are deterministic from the last reset.
 """
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +31,16 @@ from .core import Handler, Reply, Vendor
 
 TOKEN_PATH = '/auth/v2/token'
 PACKAGES_PATH = '/packages/v2'
+EXECUTIONS_PATH = PACKAGES_PATH + '/executions'
+UPLOAD_PREFIX = '/_uploads/optics/'  # pre-signed style upload links, on the second origin
+PACKAGE_STATUS_READS = 1  # reads of an uploaded package that still answer started
+EXECUTION_STEPS = 2  # reads of an execution before its devices have finished
+FAILING_DEVICE_PREFIX = 'DEAD'
+DEVICES_PER_ZONE = 3
+TARGET_ID_RE = re.compile(r'^[0-9A-F]{32}$')
+SHA256_RE = re.compile(r'^[a-f0-9]{64}$')
+ID_NAMESPACE = uuid.UUID('9b2f6c1e-4d3a-4e8b-a5f0-7c1d2e3f4a5b')
+API_USER = {'id': '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f', 'login': 'xsoar-app@example.com'}
 SERVER_TOKEN_SECRET = 'emulator-token-signing-secret-0f4e8b2a'
 TOKEN_LIFETIME_SECONDS = 1800
 MAX_PAGE_SIZE = 200
@@ -62,6 +82,25 @@ def build_packages(count: int = PACKAGE_COUNT) -> dict[str, dict[str, Any]]:
     return packages
 
 
+def utc_now() -> str:
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+
+
+def zone_devices(zone_id: str) -> list[str]:
+    """The devices of a zone (deterministic); a zone whose id starts with DEAD holds one failing device."""
+    devices = [hashlib.md5(f'{zone_id}-{i}'.encode()).hexdigest().upper() for i in range(DEVICES_PER_ZONE)]
+    if zone_id.startswith(FAILING_DEVICE_PREFIX):
+        devices[0] = FAILING_DEVICE_PREFIX + devices[0][len(FAILING_DEVICE_PREFIX):]
+    return devices
+
+
+def json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body or b'null')
+    except ValueError:
+        raise cylance_error(HTTPStatus.BAD_REQUEST, 'The body is not JSON') from None
+
+
 def number_arg(query: dict[str, list[str]], name: str, default: int) -> int:
     try:
         return int(query.get(name, [str(default)])[0])
@@ -75,9 +114,24 @@ class CylanceApi(Vendor):
     def __init__(self, emulator: Any):
         super().__init__(emulator)
         self.packages = build_packages()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            for package_id in [p for p, package in self.packages.items() if package['uploadedBy'] == API_USER]:
+                del self.packages[package_id]  # packages created through the API do not outlive a reset
+            self.uploads: dict[str, dict[str, Any]] = {}  # packageId -> checksum, signature, outcome, reads left
+            self.files: dict[str, bytes] = {}  # packageId -> the uploaded file
+            self.executions: dict[str, dict[str, Any]] = {}  # id -> resource, online devices, reads
+            self.created: dict[str, int] = {}
+
+    def next_id(self, kind: str) -> str:
+        """The id of the n-th package (or execution) created since the last reset: the same in every run."""
+        self.created[kind] = self.created.get(kind, 0) + 1
+        return str(uuid.uuid5(ID_NAMESPACE, f'{kind}-{self.created[kind]}'))
 
     def owns(self, path: str) -> bool:
-        return path == TOKEN_PATH or path.startswith(PACKAGES_PATH)
+        return path == TOKEN_PATH or path.startswith(PACKAGES_PATH) or path.startswith(UPLOAD_PREFIX)
 
     def error_body(self, status: int, message: str) -> Any:
         return {'message': message}
@@ -86,6 +140,10 @@ class CylanceApi(Vendor):
         return {'unexpected': True}
 
     def storage(self, kind: str, item: str, name: str) -> tuple[bytes, str] | None:
+        with self.lock:
+            uploaded = self.files.get(item)
+        if kind == 'packages' and uploaded is not None:
+            return uploaded, 'application/octet-stream'
         if kind == 'packages' and item in self.packages:
             return content.package_file_bytes(item), 'application/zip'
         return None
@@ -95,6 +153,10 @@ class CylanceApi(Vendor):
     def handle(self, http: Handler, method: str, path: str, query: dict[str, list[str]], body: bytes,
                fault: dict[str, Any] | None) -> None:
         reset = bool(fault and fault['kind'] == 'reset')
+        if path.startswith(UPLOAD_PREFIX):
+            self.upload(http, method, path[len(UPLOAD_PREFIX):], query, body)
+            http.send(HTTPStatus.OK, b'', content_type='application/xml', reset=reset)
+            return
         if path == TOKEN_PATH:
             if method != 'POST':
                 raise cylance_error(HTTPStatus.METHOD_NOT_ALLOWED, 'Use POST')
@@ -163,6 +225,8 @@ class CylanceApi(Vendor):
 
     def with_url(self, package: dict[str, Any]) -> dict[str, Any]:
         package = json.loads(json.dumps(package))
+        if package['uploadedBy'] == API_USER and package['status'] != 'success':
+            return package  # nothing to download before the upload succeeded
         package['downloadUrl'] = '{}/_storage/packages/{}/{}?sig={}'.format(
             self.emulator.alt_url, package['packageId'], package['packageDescriptor']['packageInfo']['fileName'],
             hashlib.md5(package['packageId'].encode()).hexdigest())
@@ -191,10 +255,167 @@ class CylanceApi(Vendor):
             uuid.UUID(package_id)
         except ValueError:
             raise cylance_error(HTTPStatus.BAD_REQUEST, 'Invalid package id') from None
-        package = self.packages.get(package_id)
+        with self.lock:
+            self.advance_upload(package_id)
+            package = self.packages.get(package_id)
         if package is None:
             raise cylance_error(HTTPStatus.NOT_FOUND, 'Package not found')
         return self.with_url(package)
+
+    # ------------------------------------------------------------ package deployment: packages
+
+    def create_package(self, query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
+        request = json_body(body)
+        if not isinstance(request, dict):
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'The body must be a JSON object')
+        checksum = str(request.get('checksum') or '').lower()
+        descriptor = request.get('packageDescriptor')
+        if not SHA256_RE.match(checksum):
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'checksum must be the SHA256 of the package')
+        if not isinstance(descriptor, dict) or not descriptor.get('name'):
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'packageDescriptor.name is required')
+        version = descriptor.get('version')
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'packageDescriptor.version must be an integer of 1 or more')
+        info: dict[str, Any] = descriptor['packageInfo'] if isinstance(descriptor.get('packageInfo'), dict) else {}
+        if str(info.get('fileType', '')).lower() != 'python' or not info.get('fileName'):
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'Only Python packages are supported (packageInfo.fileType '
+                                                        'python and a fileName)')
+        with self.lock:
+            package_id = self.next_id('package')
+            signature = hashlib.sha256((package_id + checksum).encode()).hexdigest()[:24]
+            self.packages[package_id] = {
+                'category': 'custom', 'downloadUrl': None,
+                'packageDescriptor': dict(descriptor, packageId=package_id, examples=descriptor.get('examples') or []),
+                'packageId': package_id, 'playbookCount': 0, 'size': None, 'status': 'started', 'timeout': 300,
+                'uploadedBy': dict(API_USER), 'uploadedOn': utc_now()}
+            self.uploads[package_id] = {'checksum': checksum, 'signature': signature, 'outcome': None,
+                                        'reads_left': PACKAGE_STATUS_READS}
+        base = self.emulator.alt_url
+        return {'packageId': package_id,
+                'packageUrl': f"{base}/_storage/packages/{package_id}/{info['fileName']}",
+                'uploadTo': f'{base}{UPLOAD_PREFIX}{package_id}?sig={signature}'}
+
+    def upload(self, http: Handler, method: str, package_id: str, query: dict[str, list[str]], body: bytes) -> None:
+        """The pre-signed upload link: PUT only, no other auth mechanism, a valid signature; checks the SHA256."""
+        if method != 'PUT':
+            raise cylance_error(HTTPStatus.METHOD_NOT_ALLOWED, 'Use PUT')
+        with self.lock:
+            pending = self.uploads.get(package_id)
+            if pending is None:
+                raise cylance_error(HTTPStatus.NOT_FOUND, 'NoSuchUpload')
+            if 'Authorization' in http.headers:
+                raise cylance_error(HTTPStatus.BAD_REQUEST, 'InvalidArgument: only one auth mechanism allowed')
+            if query.get('sig', [''])[0] != pending['signature']:
+                raise cylance_error(HTTPStatus.FORBIDDEN, 'SignatureDoesNotMatch')
+            matches = hashlib.sha256(body).hexdigest() == pending['checksum']
+            pending['outcome'] = 'success' if matches else 'failed'
+            self.packages[package_id]['size'] = len(body)
+            if matches:
+                self.files[package_id] = body
+
+    def advance_upload(self, package_id: str) -> None:
+        """One read of a created package (under the lock): after the upload it leaves started after a few reads."""
+        pending = self.uploads.get(package_id)
+        if pending is None or pending['outcome'] is None:
+            return
+        if pending['reads_left'] > 0:
+            pending['reads_left'] -= 1
+            return
+        self.packages[package_id]['status'] = pending['outcome']
+        del self.uploads[package_id]
+
+    # ------------------------------------------------------------ package deployment: executions
+
+    def package_url(self, package_id: str) -> str:
+        return f'{self.emulator.url}{PACKAGES_PATH}/{package_id}'
+
+    def as_reply(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """An execution as the API describes it in replies: each package as the URL it is downloaded from."""
+        reply = json.loads(json.dumps(resource))
+        for run in reply['packageExecutions']:
+            run['package'] = self.package_url(run['package'])
+        return reply
+
+    def check_execution(self, request: Any) -> tuple[dict[str, Any], list[str], list[str]]:
+        execution = request.get('execution') if isinstance(request, dict) else None
+        if not isinstance(execution, dict):
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'The body must hold an execution object')
+        target: dict[str, Any] = execution['target'] if isinstance(execution.get('target'), dict) else {}
+        devices, zones = target.get('devices') or [], target.get('zones') or []
+        if bool(devices) == bool(zones):
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'Target devices only or zones only per request, not both')
+        ids = devices or zones
+        if not isinstance(ids, list) or not all(isinstance(i, str) and TARGET_ID_RE.match(i) for i in ids):
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'Device IDs and zone IDs must be uppercase letters and no '
+                                                        'hyphens')
+        runs = execution.get('packageExecutions')
+        if not isinstance(runs, list) or not runs or not all(isinstance(run, dict) for run in runs):
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'packageExecutions must list at least one package')
+        for run in runs:
+            try:
+                package_id = str(uuid.UUID(str(run.get('package') or '')))
+            except ValueError:
+                raise cylance_error(HTTPStatus.BAD_REQUEST, 'package must be a package ID in the UUID4 format') \
+                    from None
+            package = self.packages.get(package_id)
+            if package is None:
+                raise cylance_error(HTTPStatus.NOT_FOUND, f'Package {package_id} not found')
+            if package['status'] != 'success':
+                raise cylance_error(HTTPStatus.BAD_REQUEST, f"Package {package_id} is not ready ({package['status']})")
+            if not isinstance(run.get('arguments', []), list):
+                raise cylance_error(HTTPStatus.BAD_REQUEST, 'arguments must be a list')
+        if not isinstance(execution.get('keepResultsLocally', False), bool):
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'keepResultsLocally must be a boolean')
+        return execution, devices, zones
+
+    def create_execution(self, query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
+        execution, devices, zones = self.check_execution(json_body(body))
+        online = list(devices) if devices else [device for zone in zones for device in zone_devices(zone)]
+        with self.lock:
+            execution_id = self.next_id('execution')
+            resource = {
+                'createdAt': utc_now(), 'createdBy': dict(API_USER), 'destination': execution.get('destination') or '',
+                'deviceCount': len(online), 'deviceStatuses': {'acked': 0, 'failed': 0, 'succeeded': 0},
+                'id': execution_id, 'keepResultsLocally': bool(execution.get('keepResultsLocally')),
+                'name': str(execution.get('name') or ''),
+                'packageExecutions': [{'arguments': list(run.get('arguments') or []),
+                                       'package': str(uuid.UUID(str(run['package'])))}
+                                      for run in execution['packageExecutions']],
+                'target': {'devices': list(devices)} if devices else {'zones': list(zones)}}
+            self.executions[execution_id] = {'resource': resource, 'devices': online, 'reads': 0}
+        return self.as_reply(resource)
+
+    def get_execution(self, query: dict[str, list[str]], body: bytes, execution_id: str) -> dict[str, Any]:
+        """One read: the devices acknowledge on the first read and finish after EXECUTION_STEPS reads."""
+        with self.lock:
+            state = self.executions.get(execution_id)
+            if state is None:
+                raise cylance_error(HTTPStatus.NOT_FOUND, 'Execution not found')
+            state['reads'] += 1
+            devices = state['devices']
+            done = state['reads'] >= EXECUTION_STEPS
+            failed = sum(1 for device in devices if device.startswith(FAILING_DEVICE_PREFIX)) if done else 0
+            state['resource']['deviceStatuses'] = {'acked': len(devices), 'failed': failed,
+                                                   'succeeded': len(devices) - failed if done else 0}
+            return self.as_reply(state['resource'])
+
+    def list_executions(self, query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
+        page, page_size = number_arg(query, 'page', 1), number_arg(query, 'page_size', 20)
+        if page < 1 or page_size < 1 or page_size > MAX_PAGE_SIZE:
+            raise cylance_error(HTTPStatus.BAD_REQUEST, 'page must be >= 1 and page_size between 1 and 200')
+        with self.lock:
+            items = [self.as_reply(state['resource']) for state in reversed(list(self.executions.values()))]
+        total = len(items)
+        return {'page_number': page, 'page_size': page_size, 'total_pages': (total + page_size - 1) // page_size,
+                'total_number_of_items': total, 'page_items': items[(page - 1) * page_size:page * page_size]}
+
+    def delete_execution(self, query: dict[str, list[str]], body: bytes, execution_id: str) -> dict[str, Any]:
+        with self.lock:
+            state = self.executions.pop(execution_id, None)
+        if state is None:
+            raise cylance_error(HTTPStatus.NOT_FOUND, 'Execution not found')
+        return self.as_reply(state['resource'])
 
 
 def route_arguments(route_path: str, path: str) -> list[str] | None:
@@ -214,7 +435,13 @@ def route_arguments(route_path: str, path: str) -> list[str] | None:
 CylanceRoute = Callable[..., Any]
 
 # (method, path with {placeholders}, required scope, handler(api, query, body, *placeholder values) -> JSON reply)
+# Execution routes come before /packages/v2/{package_id}, which would also match /packages/v2/executions.
 ROUTES: list[tuple[str, str, str, CylanceRoute]] = [
     ('GET', PACKAGES_PATH, 'opticspkgconfig:list', CylanceApi.list_packages),
+    ('POST', PACKAGES_PATH, 'opticspkgconfig:create', CylanceApi.create_package),
+    ('GET', EXECUTIONS_PATH, 'opticspkgdeploy:list', CylanceApi.list_executions),
+    ('POST', EXECUTIONS_PATH, 'opticspkgdeploy:create', CylanceApi.create_execution),
+    ('GET', EXECUTIONS_PATH + '/{execution_id}', 'opticspkgdeploy:read', CylanceApi.get_execution),
+    ('DELETE', EXECUTIONS_PATH + '/{execution_id}', 'opticspkgdeploy:delete', CylanceApi.delete_execution),
     ('GET', PACKAGES_PATH + '/{package_id}', 'opticspkgconfig:read', CylanceApi.get_package),
 ]

@@ -18,7 +18,8 @@ import requests
 
 from devtools.paths import ROOT
 
-STATE_DIR = os.path.join(ROOT, 'build', 'emulator')  # build/ is ignored by git
+# build/ is ignored by git; DEVTOOLS_STATE_DIR lets tests keep their own background emulator apart
+STATE_DIR = os.environ.get('DEVTOOLS_STATE_DIR') or os.path.join(ROOT, 'build', 'emulator')
 STATE_FILE = os.path.join(STATE_DIR, 'state.json')
 LOG_FILE = os.path.join(STATE_DIR, 'emulator.log')
 URL_LINE = re.compile(r'EMULATOR_URL=(\S+)')

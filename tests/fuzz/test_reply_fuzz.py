@@ -5,7 +5,7 @@ command on ``demistomock``, answers every HTTP request with ``requests_mock`` an
 working directory. Only the public contract is used: ``main()``, the params, the command names and the
 arguments declared in the YAML; the valid replies follow the vendors' documented API shapes.
 
-Classes of cases (deterministic: seed ``SEED``; bounded: a fixed number of cases, well under 90 s):
+Classes of cases (deterministic: seed ``SEED``; bounded: a fixed number of cases, about 25 s on an idle 2-core machine):
 - ``body``: one reply of an otherwise valid conversation replaced by a malformed body (not JSON, wrong types,
   missing keys, huge, deeply nested, type-mutated copies of the valid reply);
 - ``status``: every status code 100-599 on the first request of each integration, and a sample of each status
@@ -23,8 +23,7 @@ Checked for every case: no traceback text and no Python type or exception class 
 JWT, bearer token) anywhere; no file entry for a failed download; nothing written outside the working directory;
 no exception escaping ``main()``.
 
-Defects found in code this test does not own are reported, not hidden: with ``FUZZ_STRICT=1`` any finding fails
-the test; otherwise the test is marked xfail with the findings (the full list goes to ``$FUZZ_REPORT`` when set).
+Any finding fails the test, listing the distinct findings (the full list goes to ``$FUZZ_REPORT`` when set).
 """
 import copy
 import gzip
@@ -50,7 +49,7 @@ import demistomock as demisto
 from devtools.paths import ROOT
 
 SEED = 20261201
-TIME_BUDGET_SECONDS = 85
+TIME_BUDGET_SECONDS = 240  # a safety stop: the fixed case list takes about 25 s alone, 80 s on a loaded 2-core box
 
 XDR_URL = 'https://api-fuzz.xdr.us.paloaltonetworks.com'
 XDR_KEY = 'xdrKEY' + 'k3y' * 20 + 'Z9'
@@ -743,10 +742,8 @@ def test_reply_fuzz(tmp_path, quiet_sleep, capsys, monkeypatch):
         with open(report, 'w') as f:
             f.write('\n'.join([line, '', 'distinct:'] + fuzzer.distinct_findings() + ['', 'all cases:'] +
                               fuzzer.findings) + '\n')
-    assert not fuzzer.stopped and elapsed < 90, f'the fuzz run must stay under 90 s ({elapsed:.0f} s)'
+    assert not fuzzer.stopped, f'the fuzz run hit its {TIME_BUDGET_SECONDS} s safety stop ({elapsed:.0f} s)'
     assert fuzzer.counts.get('baseline') and fuzzer.counts.get('args') and fuzzer.counts.get('archive')
     if fuzzer.findings:
         message = '{}\n{}'.format(line, '\n'.join(fuzzer.distinct_findings()))
-        if os.environ.get('FUZZ_STRICT') == '1':
-            pytest.fail(message)
-        pytest.xfail(message)
+        pytest.fail(message)

@@ -1,0 +1,109 @@
+"""The developer CLI as a newcomer runs it: `bash devtools/dev.sh ...` from the repository root, no venv activated.
+
+Each test keeps its background-emulator state (DEVTOOLS_STATE_DIR) and its temporary folder (TMPDIR) apart, so a
+developer's own background emulator is never touched and leftovers are visible.
+"""
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from devtools.paths import ROOT
+
+DEV_SH = os.path.join(ROOT, 'devtools', 'dev.sh')
+ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
+WIN_PATH = 'C:\\Users\\analyst\\evil.exe'
+
+
+@pytest.fixture
+def env(tmp_path):
+    temp = tmp_path / 'tmp'
+    temp.mkdir()
+    values = {name: value for name, value in os.environ.items() if not name.startswith(('XDR_', 'CYLANCE_'))}
+    return dict(values, DEVTOOLS_STATE_DIR=str(tmp_path / 'state'), TMPDIR=str(temp))
+
+
+def dev(env, *args, check=True):
+    proc = subprocess.run(['bash', DEV_SH, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'Traceback' not in proc.stderr
+    return proc
+
+
+@pytest.fixture
+def background(env):
+    """`emulator start` for the test, `emulator stop` after it (also when the test fails)."""
+    started = dev(env, 'emulator', 'start')
+    yield started
+    dev(env, 'emulator', 'stop', check=False)
+
+
+def context_of(stdout):
+    return json.loads(stdout.split('--- context\n', 1)[1])
+
+
+def test_emulator_start_two_runs_sharing_an_id_stop(env, background):
+    """Given a background emulator, When one run creates a distribution and the next asks its status by the
+    returned id, Then the second run knows it (same server, state kept), and stop ends the emulator."""
+    match = re.search(r'Emulator URL: (\S+)', background.stdout)
+    assert match, background.stdout
+    url = match.group(1)
+    assert 'API Key ID' in background.stdout and 'Application Secret' in background.stdout
+
+    created = dev(env, 'run', 'CortexXDRResponse', 'xdr-response-create-distribution', 'name=kit', 'platform=linux',
+                  'package_type=standalone', 'agent_version=8.4.0.1')
+    assert f'calling the background emulator at {url}' in created.stderr
+    distribution_id = context_of(created.stdout)['PaloAltoNetworksXDR']['Distribution']['id']
+
+    status = dev(env, 'run', 'CortexXDRResponse', 'xdr-response-get-create-distribution-status',
+                 f'distribution_ids={distribution_id}')
+    assert f'calling the background emulator at {url}' in status.stderr
+    assert context_of(status.stdout)['PaloAltoNetworksXDR']['Distribution']['id'] == distribution_id
+
+    assert 'stopped' in dev(env, 'emulator', 'stop').stdout
+    assert dev(env, 'emulator', 'status', check=False).returncode == 1
+
+
+def test_without_a_background_emulator_the_run_says_it_embeds_one(env):
+    proc = dev(env, 'run', 'CortexXDRResponse', 'xdr-response-get-distribution-versions')
+    assert 'calling an emulator embedded in this run' in proc.stderr
+    assert 'windows' in context_of(proc.stdout)['PaloAltoNetworksXDR']['DistributionVersions']
+
+
+@pytest.mark.parametrize('args, listed', [
+    (['run', 'CortexXDR', 'test-module'], 'the pack has: CortexXDRResponse, CylanceOpticsPackages'),
+    (['run', 'CortexXDRResponse', 'xdr-get-everything'], 'its commands: test-module, xdr-response-'),
+    (['playbook', 'No Such Playbook'], 'No playbook named "No Such Playbook"'),
+])
+def test_unknown_names_list_the_valid_ones(env, args, listed):
+    proc = dev(env, *args, check=False)
+    assert proc.returncode == 2
+    assert listed in proc.stderr
+    assert 'KeyError' not in proc.stderr
+
+
+def test_files_are_saved_once_into_the_output_folder_and_no_temp_folder_is_left(env, tmp_path):
+    """Given a retrieval that returns files, When it runs, Then each file is in --out exactly once and the
+    temporary folder is empty afterwards (no second copy of a possibly malicious file anywhere)."""
+    out = tmp_path / 'out'
+    proc = dev(env, 'run', 'CortexXDRResponse', 'xdr-response-file-retrieve', f'endpoint_ids={ENDPOINT}',
+               f'windows_file_paths={WIN_PATH}', 'polling=true', '--out', str(out))
+    saved = re.findall(r'# saved (.+)', proc.stderr)
+    assert len(saved) == 1 and saved[0].endswith('evil.exe')
+    assert sorted(os.listdir(out)) == [os.path.basename(saved[0])]
+    assert os.listdir(env['TMPDIR']) == []
+
+
+def test_a_failing_test_module_exits_non_zero(env):
+    """Given an emulator that refuses every key, When test-module runs, Then the command exits 1."""
+    dev(env, 'emulator', 'start', '--fault', json.dumps({'path': '/public_api/', 'kind': 'status', 'status': 401}))
+    try:
+        proc = dev(env, 'run', 'CortexXDRResponse', 'test-module', check=False)
+    finally:
+        dev(env, 'emulator', 'stop')
+    assert proc.returncode == 1
+    assert 'authentication failed' in proc.stdout
