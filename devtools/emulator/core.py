@@ -204,6 +204,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_header('Transfer-Encoding', 'chunked')
         self.end_headers()
+        self.wfile.flush()  # headers now: a body that is slow to generate must not look like a server that never answers
         sent = 0
         for chunk in chunks:
             if not chunk:
