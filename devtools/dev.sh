@@ -7,15 +7,8 @@ VENV="${VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
 STAMP="$VENV/.requirements.sha256"
 
-# Everything `lint` checks: the pack and the tooling.
+# Everything `lint` checks, and `test` lints before pytest (any finding fails it): the pack and the tooling.
 LINT_PATHS=(Integrations Scripts devtools benchmarks tests conftest.py)
-# What `test` lints before pytest (any finding fails the test command): the paths of LINT_PATHS less the files whose
-# owner is still making them clean (LINT_PENDING). Once `bash devtools/dev.sh lint` is clean, empty LINT_PENDING.
-TEST_LINT_PATHS=("${LINT_PATHS[@]}")
-LINT_PENDING=(
-    devtools/logos.py devtools/playbook_images.py devtools/playbooks.py
-    tests/test_artifact.py tests/test_playbook_images.py tests/test_playbooks.py
-)
 
 usage() {
     cat <<'EOF'
@@ -60,14 +53,11 @@ setup() {
     echo "$want" > "$STAMP"
 }
 
-lint() {  # lint [--skip file ...] [--] paths...
-    local status=0 ruff_skip=() mypy_skip=()
-    while [ "${1:-}" = "--skip" ]; do
-        ruff_skip+=(--extend-exclude "$2"); mypy_skip+=(--exclude "^${2//./\\.}\$"); shift 2
-    done
-    "$VENV/bin/ruff" check --no-cache "${ruff_skip[@]}" "$@" || status=1
+lint() {
+    local status=0
+    "$VENV/bin/ruff" check --no-cache "$@" || status=1
     # MYPYPATH: the real runtime files when XSOAR_RUNTIME_DIR names them, before the stand-ins of pyproject's mypy_path.
-    MYPYPATH="${XSOAR_RUNTIME_DIR:-}" "$VENV/bin/mypy" --cache-dir "$VENV/.mypy_cache" "${mypy_skip[@]}" "$@" || status=1
+    MYPYPATH="${XSOAR_RUNTIME_DIR:-}" "$VENV/bin/mypy" --cache-dir "$VENV/.mypy_cache" "$@" || status=1
     return "$status"
 }
 
@@ -80,10 +70,8 @@ case "$cmd" in
         if [ "$#" -gt 0 ]; then lint "$@"; else lint "${LINT_PATHS[@]}"; fi ;;
     test)
         setup
-        echo "== lint: ${TEST_LINT_PATHS[*]}${LINT_PENDING[*]:+ (not yet: ${LINT_PENDING[*]})}"
-        skips=()
-        for pending in "${LINT_PENDING[@]}"; do skips+=(--skip "$pending"); done
-        lint "${skips[@]}" "${TEST_LINT_PATHS[@]}" || { echo "lint findings: fix them (bash devtools/dev.sh lint)" >&2; exit 1; }
+        echo "== lint: ${LINT_PATHS[*]}"
+        lint "${LINT_PATHS[@]}" || { echo "lint findings: fix them (bash devtools/dev.sh lint)" >&2; exit 1; }
         exec "$PY" -m pytest "$@" ;;
     validate) setup; exec "$PY" -m devtools.validate "$@" ;;
     demo) setup; exec "$PY" -m devtools demo "$@" ;;

@@ -5,7 +5,6 @@ checked by its `--check` (and tests/test_playbook_images.py): right size, within
 """
 import io
 import os
-from typing import Dict, Tuple
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -14,21 +13,23 @@ from devtools.paths import ROOT
 SIZE = (120, 50)
 MAX_BYTES = 10 * 1024
 # integration folder -> (first word, second word, colour of the first word)
-WORDMARKS: Dict[str, Tuple[str, str, Tuple[int, int, int]]] = {
+WORDMARKS: dict[str, tuple[str, str, tuple[int, int, int]]] = {
     'CortexXDRResponse': ('Cortex', 'XDR', (250, 88, 45)),
     'CylanceOpticsPackages': ('Cylance', 'Optics', (0, 150, 136)),
 }
 INK = (38, 50, 56)
+MIN_FONT_SIZE = 8  # a word that does not fit at this size is drawn at it anyway
 
 
-def _fitting_font(draw: ImageDraw.ImageDraw, text: str, width: int, start: int) -> ImageFont.FreeTypeFont:
+def _fitting_font(draw: ImageDraw.ImageDraw, text: str, width: int,
+                  start: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     size = start
-    while size > 8 and draw.textlength(text, font=ImageFont.load_default(size=size)) > width:
+    while size > MIN_FONT_SIZE and draw.textlength(text, font=ImageFont.load_default(size=size)) > width:
         size -= 1
     return ImageFont.load_default(size=size)
 
 
-def wordmark(first: str, second: str, colour: Tuple[int, int, int]) -> bytes:
+def wordmark(first: str, second: str, colour: tuple[int, int, int]) -> bytes:
     """Two words on two lines, centred, on a transparent background."""
     image = Image.new('RGBA', SIZE, (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
@@ -42,7 +43,7 @@ def wordmark(first: str, second: str, colour: Tuple[int, int, int]) -> bytes:
     return buffer.getvalue()
 
 
-def logo_images(root: str = ROOT) -> Dict[str, bytes]:
+def logo_images(root: str = ROOT) -> dict[str, bytes]:
     """Integrations/<name>/<name>_image.png (relative to root) -> PNG bytes, for every integration listed."""
     images = {}
     for name, (first, second, colour) in sorted(WORDMARKS.items()):

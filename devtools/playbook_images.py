@@ -12,7 +12,7 @@ import argparse
 import io
 import os
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import yaml
 from grandalf.graphs import Edge, Graph, Vertex
@@ -20,6 +20,7 @@ from grandalf.layouts import SugiyamaLayout
 from grandalf.routing import route_with_lines
 from PIL import Image, ImageDraw, ImageFont
 
+from devtools import logos
 from devtools.paths import ROOT
 
 BOX_W = 300
@@ -29,7 +30,7 @@ NAME_SIZE, KIND_SIZE, LABEL_SIZE, TITLE_SIZE = 16, 12, 13, 20
 BACKGROUND = (250, 250, 250)
 INK = (33, 33, 33)
 LINK = (96, 96, 96)
-STYLES = {  # type: (fill, border, kind text colour)
+STYLES = {  # task style: (fill, border, kind text colour)
     'start': ((232, 245, 233), (67, 160, 71), (46, 125, 50)),
     'title': ((236, 239, 241), (120, 144, 156), (69, 90, 100)),
     'condition': ((255, 248, 225), (255, 160, 0), (191, 110, 0)),
@@ -39,13 +40,13 @@ STYLES = {  # type: (fill, border, kind text colour)
 }
 
 
-def font(size: int) -> ImageFont.FreeTypeFont:
+def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def wrap(text: str, size: int) -> List[str]:
+def wrap(text: str, size: int) -> list[str]:
     """Words greedily filled into lines that fit the box at this font size (a word is never split)."""
-    lines: List[str] = []
+    lines: list[str] = []
     for word in text.split():
         if lines and font(size).getlength(lines[-1] + ' ' + word) <= BOX_W - 2 * PAD:
             lines[-1] += ' ' + word
@@ -58,7 +59,7 @@ def branch_label(label: str) -> str:
     return {'#none#': '', '#default#': 'else'}.get(label, label)
 
 
-def task_kind(task: Dict[str, Any]) -> Tuple[str, str]:
+def task_kind(task: dict[str, Any]) -> tuple[str, str]:
     """(style key, the type line shown above the name)."""
     kind = task.get('type')
     inner = task.get('task') or {}
@@ -77,7 +78,7 @@ def task_kind(task: Dict[str, Any]) -> Tuple[str, str]:
     return 'regular', 'SCRIPT - ' + (inner.get('scriptName') or '')
 
 
-def task_name(task: Dict[str, Any]) -> str:
+def task_name(task: dict[str, Any]) -> str:
     inner = task.get('task') or {}
     if task.get('type') == 'start':
         return 'Playbook triggered'
@@ -86,10 +87,10 @@ def task_name(task: Dict[str, Any]) -> str:
     return inner.get('name') or ''
 
 
-class Box(object):
+class Box:
     """One task: its text and its size, which grandalf reads as `view.w` / `view.h` and positions as `xy`."""
 
-    def __init__(self, task_id: str, task: Dict[str, Any]):
+    def __init__(self, task_id: str, task: dict[str, Any]):
         self.task_id = task_id
         self.style, kind = task_kind(task)
         self.kind_lines = wrap(kind, KIND_SIZE)
@@ -99,16 +100,16 @@ class Box(object):
         self.xy = (0.0, 0.0)
 
 
-class Route(object):
+class Route:
     def __init__(self, label: str):
         self.label = label
-        self.points: List[Tuple[float, float]] = []
+        self.points: list[tuple[float, float]] = []
 
     def setpath(self, points):
         self.points = [tuple(p) for p in points]
 
 
-def layout(playbook: Dict[str, Any]) -> Tuple[List[Box], List[Route]]:
+def layout(playbook: dict[str, Any]) -> tuple[list[Box], list[Route]]:
     tasks = playbook.get('tasks') or {}
     order = sorted(tasks, key=lambda t: (int(t) if str(t).isdigit() else 10 ** 9, str(t)))
     vertices = {}
@@ -118,7 +119,7 @@ def layout(playbook: Dict[str, Any]) -> Tuple[List[Box], List[Route]]:
         vertices[str(task_id)] = vertex
     edges = []
     for task_id in order:
-        labels_by_target: Dict[str, List[str]] = {}  # several branches to one task: one arrow, all labels
+        labels_by_target: dict[str, list[str]] = {}  # several branches to one task: one arrow, all labels
         for label, targets in sorted((tasks[task_id].get('nexttasks') or {}).items(),
                                      key=lambda item: (item[0] == '#default#', item[0])):
             for target in targets or []:
@@ -150,13 +151,13 @@ def layout(playbook: Dict[str, Any]) -> Tuple[List[Box], List[Route]]:
     return [v.view for v in vertices.values()], [e.view for e in edges]
 
 
-def clip(box: Box, towards: Tuple[float, float], leaving: bool) -> Tuple[float, float]:
+def clip(box: Box, towards: tuple[float, float], leaving: bool) -> tuple[float, float]:
     """The point where a link meets the box's bottom (leaving) or top (arriving) edge."""
     x, y = box.xy
     return (x, y + box.h / 2) if leaving else (x, y - box.h / 2)
 
 
-def render(playbook: Dict[str, Any]) -> Image.Image:
+def render(playbook: dict[str, Any]) -> Image.Image:
     boxes, routes = layout(playbook)
     by_xy = {b.xy: b for b in boxes}
     title = playbook.get('name') or ''
@@ -185,7 +186,7 @@ def render(playbook: Dict[str, Any]) -> Image.Image:
             points[-1] = clip(target, points[-2], leaving=False)
         pixels = [at(p) for p in points]
         draw.line(pixels, fill=LINK, width=2)
-        (x0, y0), (x1, y1) = pixels[-2], pixels[-1]
+        x1, y1 = pixels[-1]
         draw.polygon([(x1, y1), (x1 - 6, y1 - 11), (x1 + 6, y1 - 11)], fill=LINK)
         if route.label:
             (sx, sy), (nx, ny) = pixels[0], pixels[1]
@@ -224,7 +225,7 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def playbook_images(root: str = ROOT) -> Dict[str, bytes]:
+def playbook_images(root: str = ROOT) -> dict[str, bytes]:
     """doc_files/<name>.png (relative to root) -> PNG bytes, for every playbook in Playbooks/."""
     images = {}
     base = os.path.join(root, 'Playbooks')
@@ -237,14 +238,13 @@ def playbook_images(root: str = ROOT) -> Dict[str, bytes]:
     return images
 
 
-def all_images(root: str = ROOT) -> Dict[str, bytes]:
-    from devtools import logos
+def all_images(root: str = ROOT) -> dict[str, bytes]:
     images = playbook_images(root)
     images.update(logos.logo_images(root))
     return images
 
 
-def stale(root: str = ROOT) -> List[str]:
+def stale(root: str = ROOT) -> list[str]:
     """Relative paths of the images that are missing or differ from what the YAML gives."""
     out = []
     for path, data in sorted(all_images(root).items()):
@@ -254,7 +254,7 @@ def stale(root: str = ROOT) -> List[str]:
     return out
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m devtools.playbook_images')
     parser.add_argument('--check', action='store_true', help='exit 1 when an image is not current')
     options = parser.parse_args(argv)

@@ -10,7 +10,8 @@ PlaybookError naming the task and the construct: nothing is skipped silently.
 import json
 import os
 import re
-from typing import Any, Callable, Dict, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
@@ -19,21 +20,22 @@ from devtools.runner import Session, errors_of, get_context_path, merge_context
 
 REF = re.compile(r'\$\{([^}]+)\}')
 PLAYBOOK_FOLDERS = ('Playbooks', 'TestPlaybooks')
+MAX_SUB_PLAYBOOK_DEPTH = 5
 
 
 class PlaybookError(Exception):
     pass
 
 
-class PlaybookRun(object):
+class PlaybookRun:
     def __init__(self, name: str):
         self.name = name
-        self.task_path: List[str] = []
-        self.errors: List[str] = []
-        self.context: Dict[str, Any] = {}
+        self.task_path: list[str] = []
+        self.errors: list[str] = []
+        self.context: dict[str, Any] = {}
 
 
-def find_playbook(name_or_path: str, root: str = ROOT) -> Dict[str, Any]:
+def find_playbook(name_or_path: str, root: str = ROOT) -> dict[str, Any]:
     if os.path.isfile(name_or_path):
         with open(name_or_path) as f:
             return yaml.safe_load(f)
@@ -45,23 +47,23 @@ def find_playbook(name_or_path: str, root: str = ROOT) -> Dict[str, Any]:
                     data = yaml.safe_load(f)
                 if name_or_path in (data.get('name'), data.get('id')):
                     return data
-    raise PlaybookError('No playbook named "{}" in the pack'.format(name_or_path))
+    raise PlaybookError(f'No playbook named "{name_or_path}" in the pack')
 
 
-def as_list(value: Any) -> List[Any]:
+def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
 def is_empty(value: Any) -> bool:
-    return value is None or value == '' or value == [] or value == {}
+    return value is None or value in ('', [], {})
 
 
 # ---------------------------------------------------------------- values
 
-class Resolver(object):
-    def __init__(self, session: Session, inputs: Dict[str, Any]):
+class Resolver:
+    def __init__(self, session: Session, inputs: dict[str, Any]):
         self.session = session
         self.inputs = inputs
 
@@ -86,10 +88,10 @@ class Resolver(object):
             return self.path(whole.group(1))
         return REF.sub(lambda m: _text(self.path(m.group(1))), text)
 
-    def complex(self, spec: Dict[str, Any], where: str) -> Any:
+    def complex(self, spec: dict[str, Any], where: str) -> Any:
         unknown = set(spec) - {'root', 'accessor', 'filters', 'transformers'}
         if unknown:
-            raise PlaybookError('{}: complex value keys {} are not supported'.format(where, sorted(unknown)))
+            raise PlaybookError(f'{where}: complex value keys {sorted(unknown)} are not supported')
         root = spec.get('root', '')
         value = self.path(root)
         if spec.get('filters'):
@@ -110,13 +112,13 @@ class Resolver(object):
             return self.complex(spec['complex'], where)
         if spec is None or spec == {}:
             return None
-        raise PlaybookError('{}: argument form {} is not supported'.format(where, json.dumps(spec)[:80]))
+        raise PlaybookError(f'{where}: argument form {json.dumps(spec)[:80]} is not supported')
 
-    def operand(self, side: Optional[Dict[str, Any]], item: Any = None) -> Any:
+    def operand(self, side: dict[str, Any] | None, item: Any = None) -> Any:
         if not side:
             return None
         value = side.get('value') or {}
-        simple = value.get('simple') if isinstance(value, dict) else value
+        simple: Any = value.get('simple') if isinstance(value, dict) else value
         if isinstance(value, dict) and 'complex' in value:
             return self.complex(value['complex'], 'operand')
         if side.get('iscontext'):
@@ -125,15 +127,15 @@ class Resolver(object):
             return self.path(simple)
         return self.simple(simple)
 
-    def compare(self, condition: Dict[str, Any], where: str, item: Any = None) -> bool:
+    def compare(self, condition: dict[str, Any], where: str, item: Any = None) -> bool:
         operator = condition.get('operator')
         if operator not in OPERATORS:
-            raise PlaybookError('{}: condition operator "{}" is not supported'.format(where, operator))
+            raise PlaybookError(f'{where}: condition operator "{operator}" is not supported')
         left = item if (item is not None and not condition.get('left')) else self.operand(condition.get('left'), item)
         right = self.operand(condition.get('right'), item)
         return OPERATORS[operator](left, right)
 
-    def filter(self, condition: Dict[str, Any], item: Any, where: str, root: str = '') -> bool:
+    def filter(self, condition: dict[str, Any], item: Any, where: str, root: str = '') -> bool:
         """Whether one item of a complex value's root passes the condition; the left side names a field of the item,
         either plainly (`SHA256`) or by its full path (`File.SHA256`), or the item itself (the root's path)."""
         if condition.get('left') and not condition['left'].get('iscontext'):
@@ -147,13 +149,13 @@ class Resolver(object):
         subject = get_context_path(item, field) if isinstance(item, dict) and field else item
         operator = condition.get('operator')
         if operator not in OPERATORS:
-            raise PlaybookError('{}: filter operator "{}" is not supported'.format(where, operator))
+            raise PlaybookError(f'{where}: filter operator "{operator}" is not supported')
         return OPERATORS[operator](subject, self.operand(condition.get('right')))
 
-    def transform(self, transformer: Dict[str, Any], value: Any, where: str) -> Any:
+    def transform(self, transformer: dict[str, Any], value: Any, where: str) -> Any:
         operator = transformer.get('operator')
         if operator not in TRANSFORMERS:
-            raise PlaybookError('{}: transformer "{}" is not supported'.format(where, operator))
+            raise PlaybookError(f'{where}: transformer "{operator}" is not supported')
         args = {name: self.argument(spec.get('value') if isinstance(spec, dict) and 'value' in spec else spec,
                                     where) for name, spec in (transformer.get('args') or {}).items()}
         return TRANSFORMERS[operator](value, args)
@@ -168,10 +170,10 @@ def _text(value: Any) -> str:
 def _equal_string(left: Any, right: Any) -> bool:
     """True when a left value equals a right value (either side may be a list: any pair matching counts)."""
     rights = {_text(r).lower() for r in (as_list(right) or [None])}
-    return any(_text(l).lower() in rights for l in (as_list(left) or [None]))
+    return any(_text(item).lower() in rights for item in (as_list(left) or [None]))
 
 
-OPERATORS: Dict[str, Callable[[Any, Any], bool]] = {
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     'isExists': lambda left, right: not is_empty(left),
     'isNotEmpty': lambda left, right: not is_empty(left),
     'isEmpty': lambda left, right: is_empty(left),
@@ -182,10 +184,10 @@ OPERATORS: Dict[str, Callable[[Any, Any], bool]] = {
     'isFalse': lambda left, right: _text(left).lower() in ('false', ''),
     'isEqualNumber': lambda left, right: float(_text(left) or 'nan') == float(_text(right) or 'nan'),
     'greaterThan': lambda left, right: float(_text(left) or 0) > float(_text(right) or 0),
-    'containsString': lambda left, right: any(_text(right).lower() in _text(l).lower() for l in as_list(left)),
+    'containsString': lambda left, right: any(_text(right).lower() in _text(item).lower() for item in as_list(left)),
 }
 
-TRANSFORMERS: Dict[str, Callable[[Any, Dict[str, Any]], Any]] = {
+TRANSFORMERS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     'uniq': lambda value, args: list(dict.fromkeys(v for v in as_list(value) if not is_empty(v))),
     'join': lambda value, args: (args.get('separator') or ',').join(_text(v) for v in as_list(value)),
     'split': lambda value, args: [p.strip() for p in _text(value).split(args.get('delimiter') or ',') if p.strip()],
@@ -201,18 +203,18 @@ TRANSFORMERS: Dict[str, Callable[[Any, Dict[str, Any]], Any]] = {
 
 # ---------------------------------------------------------------- built-in scripts
 
-def builtin_is_integration_available(session: Session, args: Dict[str, Any]) -> str:
+def builtin_is_integration_available(session: Session, args: dict[str, Any]) -> str:
     return 'yes' if args.get('brandname') in session.instances else 'no'
 
 
-def builtin_delete_context(session: Session, args: Dict[str, Any]) -> None:
+def builtin_delete_context(session: Session, args: dict[str, Any]) -> None:
     if _text(args.get('all')).lower() == 'yes':
         session.context.clear()
     elif args.get('key'):
         session.context.pop(_text(args['key']).split('.')[0], None)
 
 
-def builtin_set(session: Session, args: Dict[str, Any]) -> None:
+def builtin_set(session: Session, args: dict[str, Any]) -> None:
     value = args.get('value')
     if isinstance(value, str) and value.strip()[:1] in ('{', '[') and _text(args.get('stringify')).lower() != 'true':
         try:
@@ -224,7 +226,7 @@ def builtin_set(session: Session, args: Dict[str, Any]) -> None:
     merge_context(session.context, {'{}(true)'.format(args['key']) if '.' in args['key'] else args['key']: value})
 
 
-BUILTINS: Dict[str, Callable[[Session, Dict[str, Any]], Any]] = {
+BUILTINS: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     'IsIntegrationAvailable': builtin_is_integration_available,
     'DeleteContext': builtin_delete_context,
     'Set': builtin_set,
@@ -237,15 +239,15 @@ BUILTINS: Dict[str, Callable[[Session, Dict[str, Any]], Any]] = {
 ENTRY_BUILTINS = ('Print', 'PrintErrorEntry')  # these answer with war-room entries, the others with a value
 
 
-def call_builtin(session: Session, name: str, args: Dict[str, Any]):
+def call_builtin(session: Session, name: str, args: dict[str, Any]):
     result = BUILTINS[name](session, args)
     return (None, result) if name in ENTRY_BUILTINS else (result, [])
 
 
 # ---------------------------------------------------------------- execution
 
-def resolve_inputs(playbook: Dict[str, Any], given: Dict[str, Any], resolver: Resolver) -> Dict[str, Any]:
-    inputs: Dict[str, Any] = {}
+def resolve_inputs(playbook: dict[str, Any], given: dict[str, Any], resolver: Resolver) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
     for item in playbook.get('inputs') or []:
         key = item.get('key')
         if not key:
@@ -253,19 +255,19 @@ def resolve_inputs(playbook: Dict[str, Any], given: Dict[str, Any], resolver: Re
         if key in given and not is_empty(given[key]):
             inputs[key] = given[key]
         else:
-            inputs[key] = resolver.argument(item.get('value') or {}, 'input {}'.format(key))
+            inputs[key] = resolver.argument(item.get('value') or {}, f'input {key}')
     unknown = set(given) - set(inputs)
     if unknown:
         raise PlaybookError('{}: unknown input(s) {}'.format(playbook.get('name'), sorted(unknown)))
     return inputs
 
 
-def run_playbook(session: Session, playbook_or_name: Any, inputs: Optional[Dict[str, Any]] = None,
-                 run: Optional[PlaybookRun] = None, depth: int = 0) -> PlaybookRun:
+def run_playbook(session: Session, playbook_or_name: Any, inputs: dict[str, Any] | None = None,
+                 run: PlaybookRun | None = None, depth: int = 0) -> PlaybookRun:
     playbook = playbook_or_name if isinstance(playbook_or_name, dict) else find_playbook(playbook_or_name)
-    if depth > 5:
-        raise PlaybookError('sub-playbooks nested more than 5 deep')
-    run = run or PlaybookRun(playbook.get('name'))
+    if depth > MAX_SUB_PLAYBOOK_DEPTH:
+        raise PlaybookError(f'sub-playbooks nested more than {MAX_SUB_PLAYBOOK_DEPTH} deep')
+    run = run or PlaybookRun(playbook.get('name') or '')
     resolver = Resolver(session, {})
     resolver.inputs = resolve_inputs(playbook, dict(inputs or {}), resolver)
     tasks = playbook.get('tasks') or {}
@@ -291,8 +293,8 @@ def run_playbook(session: Session, playbook_or_name: Any, inputs: Optional[Dict[
     return run
 
 
-def execute_task(session: Session, playbook: Dict[str, Any], task: Dict[str, Any], resolver: Resolver,
-                 run: PlaybookRun, depth: int) -> Optional[str]:
+def execute_task(session: Session, playbook: dict[str, Any], task: dict[str, Any], resolver: Resolver,
+                 run: PlaybookRun, depth: int) -> str | None:
     kind = task.get('type')
     inner = task.get('task') or {}
     where = '{} / task {} "{}"'.format(playbook.get('name'), task.get('id'), inner.get('name'))
@@ -301,7 +303,8 @@ def execute_task(session: Session, playbook: Dict[str, Any], task: Dict[str, Any
     args = {name: resolver.argument(spec, where) for name, spec in (task.get('scriptarguments') or {}).items()}
     args = {name: value for name, value in args.items() if not is_empty(value)}
     if kind == 'playbook':
-        return run_sub_playbook(session, inner, task, args, run, depth, where)
+        run_sub_playbook(session, inner, task, args, run, depth, where)
+        return None
     if kind == 'condition' and not inner.get('script') and not inner.get('scriptName'):
         for option in task.get('conditions') or []:
             groups = option.get('condition') or []
@@ -309,11 +312,11 @@ def execute_task(session: Session, playbook: Dict[str, Any], task: Dict[str, Any
                 return option.get('label')
         return '#default#'
     if kind not in ('regular', 'condition'):
-        raise PlaybookError('{}: task type "{}" is not supported'.format(where, kind))
+        raise PlaybookError(f'{where}: task type "{kind}" is not supported')
     result, entries = call(session, inner, args, where)
     errors = errors_of(entries)
     if errors and not task.get('continueonerror'):
-        raise PlaybookError('{} failed: {}'.format(where, errors[0]))
+        raise PlaybookError(f'{where} failed: {errors[0]}')
     run.errors.extend(errors)
     if kind == 'condition':
         if result is None and entries:
@@ -322,7 +325,7 @@ def execute_task(session: Session, playbook: Dict[str, Any], task: Dict[str, Any
     return None
 
 
-def call(session: Session, inner: Dict[str, Any], args: Dict[str, Any], where: str):
+def call(session: Session, inner: dict[str, Any], args: dict[str, Any], where: str):
     """(builtin result, entries) of the task's command or script."""
     command = inner.get('script')
     if command:
@@ -331,7 +334,7 @@ def call(session: Session, inner: Dict[str, Any], args: Dict[str, Any], where: s
         if brand:
             using = session.index.brand_for_folder(brand)
         if session.index.brand_of(name) is None and name not in session.index.scripts and name not in BUILTINS:
-            raise PlaybookError('{}: command {} does not exist in the pack'.format(where, name))
+            raise PlaybookError(f'{where}: command {name} does not exist in the pack')
         if name in BUILTINS:
             return call_builtin(session, name, args)
         if name in session.index.scripts:
@@ -339,19 +342,22 @@ def call(session: Session, inner: Dict[str, Any], args: Dict[str, Any], where: s
         brand = using or session.index.brand_of(name)
         if brand not in session.instances:
             return None, session._store_entries([{'Type': 4, 'ContentsFormat': 'text', 'Contents':
-                                                  'No enabled instance of {} for {}'.format(brand, name)}], 'server')
+                                                  f'No enabled instance of {brand} for {name}'}], 'server')
         return None, session.execute(name, args, using=using)
     script = inner.get('scriptName')
     if script in BUILTINS:
         return call_builtin(session, script, args)
     if script in session.index.scripts:
         return None, session.run_script(script, args)
-    raise PlaybookError('{}: script "{}" is neither a pack script nor a supported built-in'.format(where, script))
+    raise PlaybookError(f'{where}: script "{script}" is neither a pack script nor a supported built-in')
 
 
-def run_sub_playbook(session: Session, inner: Dict[str, Any], task: Dict[str, Any], args: Dict[str, Any],
+def run_sub_playbook(session: Session, inner: dict[str, Any], task: dict[str, Any], args: dict[str, Any],
                      run: PlaybookRun, depth: int, where: str) -> None:
-    child = find_playbook(inner.get('playbookName') or inner.get('playbookId'))
+    child_name = inner.get('playbookName') or inner.get('playbookId')
+    if not child_name:
+        raise PlaybookError(f'{where}: the sub-playbook task names no playbook')
+    child = find_playbook(child_name)
     if not task.get('separatecontext'):
         run_playbook(session, child, args, run, depth + 1)
         return None

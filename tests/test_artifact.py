@@ -15,7 +15,7 @@ import yaml
 import CommonServerPython
 from devtools import instances
 from devtools.build import DEVELOPER_SECTIONS, build_zip, marketplace_readme
-from devtools.emulator import Emulator
+from devtools.emulator import Emulator, credentials
 from devtools.paths import ROOT
 from devtools.runner import PackIndex, Session, errors_of
 
@@ -39,16 +39,16 @@ def artifact(tmp_path_factory):
 
 def unified(artifact, kind, name):
     prefix = {'Integrations': 'integration-', 'Scripts': 'script-'}[kind]
-    return yaml.safe_load(artifact['{}/{}{}.yml'.format(kind, prefix, name)])
+    return yaml.safe_load(artifact[f'{kind}/{prefix}{name}.yml'])
 
 
 def test_artifact_holds_every_content_item(artifact):
     names = set(artifact)
     assert {'pack_metadata.json', 'README.md', 'metadata.json'} <= names
     for name in source_items('Integrations'):
-        assert 'Integrations/integration-{}.yml'.format(name) in names
+        assert f'Integrations/integration-{name}.yml' in names
     for name in source_items('Scripts'):
-        assert 'Scripts/script-{}.yml'.format(name) in names
+        assert f'Scripts/script-{name}.yml' in names
     for playbook in os.listdir(os.path.join(ROOT, 'Playbooks')):
         if playbook.endswith('.yml'):
             assert any(n.startswith('Playbooks/') and n.endswith(playbook) for n in names), playbook
@@ -64,9 +64,8 @@ def test_artifact_holds_every_content_item(artifact):
 def test_artifact_has_no_development_files(artifact):
     for name in artifact:
         for pattern in FORBIDDEN:
-            assert not fnmatch.fnmatch(name, pattern), '{} must not be in the pack zip'.format(name)
+            assert not fnmatch.fnmatch(name, pattern), f'{name} must not be in the pack zip'
     blob = b''.join(artifact.values())
-    from devtools.emulator import credentials
     for secret in (credentials.XDR_STANDARD['key'], credentials.CYLANCE_APP['app_secret']):
         assert secret.encode() not in blob
 
@@ -138,7 +137,7 @@ def test_zip_readme_is_the_marketplace_page(artifact):
     lowered = readme.lower()
     assert [text for text in DEVELOPER_TEXT if text.lower() in lowered] == []
     for heading in USER_SECTIONS:
-        assert re.search(r'(?m)^{}$'.format(re.escape(heading)), readme), heading
+        assert re.search(rf'(?m)^{re.escape(heading)}$', readme), heading
     for playbook in os.listdir(os.path.join(ROOT, 'Playbooks')):
         if playbook.endswith('.yml'):
             assert yaml.safe_load(open(os.path.join(ROOT, 'Playbooks', playbook)))['name'] in readme
@@ -151,7 +150,8 @@ def test_repository_readme_keeps_the_developer_sections_with_develop_last():
     assert headings[-1] == 'Develop'
     for title in DEVELOPER_SECTIONS:
         assert title in headings
-    assert 'so existing playbooks keep working' not in readme  # the official playbooks do not run on our commands (see the migration)
+    # the official playbooks do not run on our commands (see the migration)
+    assert 'so existing playbooks keep working' not in readme
 
 
 def test_marketplace_readme_drops_whole_sections_only():

@@ -32,8 +32,8 @@ def test_each_playbook_has_its_diagram_referenced_from_its_readme(file_name):
     stem = file_name[len('playbook-'):-len('.yml')]
     image = os.path.join(ROOT, 'doc_files', stem + '.png')
     assert os.path.isfile(image)
-    with open(os.path.join(ROOT, 'Playbooks', 'playbook-{}_README.md'.format(stem))) as f:
-        assert '(../doc_files/{}.png)'.format(stem) in f.read()
+    with open(os.path.join(ROOT, 'Playbooks', f'playbook-{stem}_README.md')) as f:
+        assert f'(../doc_files/{stem}.png)' in f.read()
     with Image.open(image) as picture:  # 16 px text in 300 px boxes: readable at 100 % zoom, not shrunk
         assert picture.size[0] >= playbook_images.BOX_W and picture.size[1] >= 300
 

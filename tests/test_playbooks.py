@@ -1,6 +1,7 @@
 """Every playbook and test playbook of the pack runs offline to completion against the emulator, with
 assertions on the context it leaves; plus tests of the offline executor itself."""
 import os
+from typing import Any
 
 import pytest
 import yaml
@@ -45,7 +46,7 @@ def test_every_playbook_has_a_test_playbook():
     for file_name in TEST_PLAYBOOKS:
         with open(os.path.join(ROOT, 'TestPlaybooks', file_name)) as f:
             names.add(yaml.safe_load(f)['name'])
-    for folder, key in (('Playbooks', None), ('Integrations', 'display'), ('Scripts', 'name')):
+    for folder in ('Playbooks', 'Integrations', 'Scripts'):
         for name in os.listdir(os.path.join(ROOT, folder)):
             path = os.path.join(ROOT, folder, name) if folder == 'Playbooks' else \
                 os.path.join(ROOT, folder, name, name + '.yml')
@@ -60,7 +61,7 @@ def test_every_playbook_has_a_test_playbook():
 def test_retrieve_files_playbook_context(session):
     win, unix = 'C:\\Users\\jdoe\\invoice.exe', '/tmp/miner.sh'
     run = run_playbook(session, 'Cortex XDR - Retrieve Files',
-                       {'endpoint_ids': '{},{}'.format(OK, FAIL), 'file_paths': '{},{}'.format(win, unix)})
+                       {'endpoint_ids': f'{OK},{FAIL}', 'file_paths': f'{win},{unix}'})
     assert 'Summarise the retrieval' in run.task_path
     files = as_list(get_context_path(session.context, 'File'))
     assert sorted(f['SHA256'] for f in files) == sorted(content.retrieved_file_sha256(OK, p) for p in (win, unix))
@@ -73,7 +74,7 @@ def test_retrieve_files_playbook_context(session):
 def test_quarantine_playbook_reads_the_incident_file_context(session):
     hashes = ['9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
               '60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752']
-    session.context['File'] = [{'SHA256': h, 'Path': 'C:\\x{}.exe'.format(i)} for i, h in enumerate(hashes)]
+    session.context['File'] = [{'SHA256': h, 'Path': f'C:\\x{i}.exe'} for i, h in enumerate(hashes)]
     run_playbook(session, 'Cortex XDR - Check Quarantine Status', {'endpoint_id': OK})
     rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.quarantineFiles.status'))
     assert [r['status'] for r in rows] == [content.is_quarantined(h) for h in hashes]
@@ -104,7 +105,7 @@ def test_package_download_type_follows_the_platform(session, extra, download_typ
     then it asks for the URL of the type that fits and the URL is in context."""
     run_playbook(session, PACKAGE, dict({'name': 'pb', 'agent_version': '8.4.0.12344'}, **extra))
     assert get_context_path(session.context, 'XDRInstallationPackage.DownloadType') == download_type
-    assert '/{}?sig='.format(download_type) in get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.url')
+    assert f'/{download_type}?sig=' in get_context_path(session.context, 'PaloAltoNetworksXDR.Distribution.url')
     assert not session_errors(session)
 
 
@@ -328,9 +329,10 @@ def test_set_appends_and_reads_json(session):
 
 
 def test_failed_task_stops_the_playbook_unless_continue_on_error(session):
-    tasks = {'0': {'id': '0', 'type': 'regular', 'task': {'name': 'boom', 'scriptName': 'PrintErrorEntry'},
-                   'scriptarguments': {'message': {'simple': 'broken'}}, 'nexttasks': {'#none#': ['1']}},
-             '1': {'id': '1', 'type': 'title', 'task': {'name': 'after'}}}
+    tasks: dict[str, dict[str, Any]] = {
+        '0': {'id': '0', 'type': 'regular', 'task': {'name': 'boom', 'scriptName': 'PrintErrorEntry'},
+              'scriptarguments': {'message': {'simple': 'broken'}}, 'nexttasks': {'#none#': ['1']}},
+        '1': {'id': '1', 'type': 'title', 'task': {'name': 'after'}}}
     with pytest.raises(PlaybookError, match='broken'):
         run_playbook(session, playbook(tasks))
     tasks['0']['continueonerror'] = True

@@ -1917,25 +1917,20 @@ def file_retrieve_command(client: Client, args: dict[str, Any]) -> Any:
 def build_quarantine_files(args: dict[str, Any]) -> list[dict[str, str]]:
     """Quarantine query rows from parallel endpoint_id/file_path/file_hash lists or a JSON `files` list."""
     rows = quarantine_rows_from_json(args.get('files')) if args.get('files') else []
-    lists = {name: to_list_keep_duplicates(args.get(name)) for name in ('endpoint_id', 'file_path', 'file_hash')}
-    count = max(len(values) for values in lists.values())
+    names = ('endpoint_id', 'file_path', 'file_hash')
+    lists = [to_list_keep_duplicates(args.get(name)) for name in names]
+    count = max(len(values) for values in lists)
     if count:
-        for name, values in lists.items():
+        for name, values in zip(names, lists, strict=True):
             if len(values) not in (1, count):
                 raise DemistoException('endpoint_id, file_path and file_hash must have the same number of values '
                                        f'(or one value to use for all); {name} has {len(values)} of {count}.')
-        rows.extend({name: values[index if len(values) > 1 else 0] for name, values in lists.items()}
-                    for index in range(count))
+        columns = [values if len(values) == count else values * count for values in lists]
+        rows.extend({'endpoint_id': endpoint_id, 'file_path': path, 'file_hash': file_hash}
+                    for endpoint_id, path, file_hash in zip(*columns, strict=True))
     if not rows:
         raise DemistoException('Give the files to check: endpoint_id, file_path and file_hash, or files (JSON).')
-    problems = []
-    for index, row in enumerate(rows):
-        missing = [name for name in ('endpoint_id', 'file_path', 'file_hash') if not row[name]]
-        if missing:
-            problems.append('file #{} is missing {}'.format(index + 1, ', '.join(missing)))
-        elif not SHA256_RE.match(row['file_hash']):
-            problems.append('file #{} hash "{}" is not a SHA256 (64 hex characters)'.format(
-                index + 1, row['file_hash'][:80]))
+    problems = [problem for problem in (quarantine_row_problem(index, row) for index, row in enumerate(rows)) if problem]
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN] + ([f'... and {len(problems) - MAX_PROBLEMS_SHOWN} more']
                                                  if len(problems) > MAX_PROBLEMS_SHOWN else [])
@@ -1943,6 +1938,16 @@ def build_quarantine_files(args: dict[str, Any]) -> list[dict[str, str]]:
     for row in rows:
         row['file_hash'] = row['file_hash'].lower()
     return rows
+
+
+def quarantine_row_problem(index: int, row: dict[str, str]) -> str:
+    """What is wrong with one query row ('' when nothing)."""
+    if row['endpoint_id'] and row['file_path'] and SHA256_RE.match(row['file_hash']):
+        return ''
+    missing = [name for name in ('endpoint_id', 'file_path', 'file_hash') if not row[name]]
+    if missing:
+        return f'file #{index + 1} is missing {", ".join(missing)}'
+    return f'file #{index + 1} hash "{row["file_hash"][:80]}" is not a SHA256 (64 hex characters)'
 
 
 def to_list_keep_duplicates(value: Any) -> list[str]:
@@ -2009,8 +2014,9 @@ def quarantine_status_command(client: Client, args: dict[str, Any]) -> CommandRe
     """
     files = build_quarantine_files(args)
     batches = list(chunked(files, QUARANTINE_BATCH_SIZE))
-    replies = run_bounded(client.get_quarantine_status, batches, client.params.max_concurrency)
-    rows = [row for batch, reply in zip(batches, replies, strict=True) for row in match_quarantine_reply(batch, reply)]
+    per_batch = run_bounded(lambda batch: match_quarantine_reply(batch, client.get_quarantine_status(batch)), batches,
+                            client.params.max_concurrency)
+    rows = [row for batch_rows in per_batch for row in batch_rows]
     return CommandResults(outputs_prefix=CONTEXT_PREFIX + '.quarantineFiles.status',
                           outputs_key_field=['fileHash', 'endpointId', 'filePath'], outputs=rows, raw_response=rows,
                           readable_output=quarantine_table(rows))
