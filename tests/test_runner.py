@@ -1,11 +1,10 @@
 """The offline command runner: context merging, file entries, polling followed to completion."""
 import hashlib
-import io
-import zipfile
 from typing import Any
 
 import pytest
 
+from devtools.emulator.zips import make_zip
 from devtools.runner import PackIndex, Session, errors_of, get_context_path, merge_context
 
 XDR_URL = 'https://api-tenant.example.com'
@@ -39,14 +38,6 @@ def test_get_context_path_flattens_lists():
     assert get_context_path(context, 'A.B.c') == [1, 2]
     assert get_context_path(context, 'X.y') == 'z'
     assert get_context_path(context, 'X.nope') is None
-
-
-def make_zip(files):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, 'w') as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_session_runs_polling_to_completion_with_files_in_context(requests_mock, tmp_path):

@@ -11,18 +11,11 @@ import zipfile
 import CortexXDRResponse as xdr
 import pytest
 from CommonServerPython import DemistoException
+from tests.strategies import SETTINGS, json_values  # first: it skips this module where hypothesis is absent
 
-pytest.importorskip('hypothesis', reason='the property tests need hypothesis, which the docker-image test venvs of '
-                    '.ci/run do not install; bash devtools/dev.sh test runs them')
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=20)
 arg_text = st.one_of(st.none(), st.text(max_size=60), st.lists(st.text(max_size=20), max_size=5).map(','.join))
 LIMITS = xdr.ZipLimits({'max_total_size_mb': '10', 'max_compression_ratio': '100', 'max_entries': '100'})
 
