@@ -3,7 +3,7 @@ included (a failing device is named, a zone reports counts only, a package that 
 import pytest
 
 from devtools import instances
-from devtools.emulator import Emulator, content
+from devtools.emulator import content
 from devtools.playbooks import PlaybookError, run_playbook
 from devtools.runner import Session, get_context_path
 
@@ -11,18 +11,6 @@ PLAYBOOK = 'Cylance Optics - Run Package on Devices'
 OK_DEVICE = 'a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90'
 FAILING_DEVICE = 'DEAD0000111122223333444455556666'
 READY_PACKAGE = content.package_id(0)
-
-
-@pytest.fixture(scope='module')
-def emulator():
-    with Emulator() as emu:
-        yield emu
-
-
-@pytest.fixture
-def session(emulator, tmp_path):
-    emulator.reset()
-    return Session(instances=instances.emulator_params(emulator), workdir=str(tmp_path / 'work'))
 
 
 def printed(session):

@@ -7,24 +7,13 @@ import pytest
 import yaml
 
 from devtools import instances
-from devtools.emulator import Emulator, content
+from devtools.emulator import content
 from devtools.paths import ROOT
 from devtools.playbooks import PlaybookError, Resolver, run_playbook
 from devtools.runner import Session, get_context_path
 
 OK = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 FAIL = 'fail0000111122223333444455556666'
-
-
-@pytest.fixture(scope='module')
-def emulator():
-    with Emulator() as emu:
-        yield emu
-
-
-@pytest.fixture
-def session(emulator, tmp_path):
-    return Session(instances=instances.emulator_params(emulator), workdir=str(tmp_path / 'work'))
 
 
 def as_list(value):
