@@ -17,6 +17,7 @@ import requests
 import demistomock as demisto
 from CommonServerPython import CommandResults, DemistoException, EntryType, ScheduledCommand
 import CortexXDRResponse as xdr
+from CortexXDRResponse_stream_zip_test import zipfile_bytes
 
 BASE = 'https://api-tenant.xdr.us.paloaltonetworks.com'
 API = BASE + '/public_api/v1/'
@@ -921,26 +922,9 @@ def test_details_zip_safety(client, requests_mock, war_room_dir, archive, args, 
     assert not any(name in json.dumps(entries) for name in PYTHON_TYPE_NAMES)
 
 
-class Unseekable(io.RawIOBase):
-    """A write-only stream: zipfile then writes sizes only in data descriptors."""
-
-    def __init__(self):
-        self.data = bytearray()
-
-    def writable(self):
-        return True
-
-    def write(self, b):
-        self.data.extend(b)
-        return len(b)
-
-
 def stored_with_descriptors(files):
-    sink = Unseekable()
-    with zipfile.ZipFile(sink, 'w', zipfile.ZIP_STORED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return bytes(sink.data)
+    """A stored zip written to an unseekable stream: the sizes are only in the data descriptors."""
+    return zipfile_bytes(list(files.items()), compression=zipfile.ZIP_STORED, seekable=False)
 
 
 @pytest.mark.parametrize('return_zip', ['false', 'true'])

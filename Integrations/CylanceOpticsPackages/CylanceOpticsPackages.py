@@ -630,6 +630,15 @@ class Client(BaseClient):
             return HTTPStatusError(f'{what} was not found (status 404).', status=404)
         return error
 
+    def _object_call(self, method: str, endpoint: str, scope: str, object_id: str, what: str,
+                     allow_empty: bool = False) -> Any:
+        """A call on one object ({id} in the endpoint); a 404 names the object that was not found."""
+        try:
+            res = self._api(method, endpoint, scope, {'id': object_id})
+        except HTTPStatusError as error:
+            raise self._not_found(error, f'{what} {object_id}') from None
+        return self._json(endpoint, res, allow_empty=allow_empty)
+
     # -- packages
 
     def list_packages(self, page: int, page_size: int, sort: str | None = None, category: str | None = None) -> Any:
@@ -638,11 +647,7 @@ class Client(BaseClient):
         return self._json(endpoint, self._api('GET', endpoint, SCOPE_PACKAGE_LIST, params=params))
 
     def get_package(self, package_id: str) -> Any:
-        endpoint = 'packages/v2/{id}'
-        try:
-            return self._json(endpoint, self._api('GET', endpoint, SCOPE_PACKAGE_READ, {'id': package_id}))
-        except HTTPStatusError as error:
-            raise self._not_found(error, f'Package {package_id}') from None
+        return self._object_call('GET', 'packages/v2/{id}', SCOPE_PACKAGE_READ, package_id, 'Package')
 
     def create_package(self, checksum: str, descriptor: dict[str, Any]) -> Any:
         endpoint = 'packages/v2'
@@ -715,11 +720,7 @@ class Client(BaseClient):
                                               json_data={'execution': execution}))
 
     def get_execution(self, execution_id: str) -> Any:
-        endpoint = 'packages/v2/executions/{id}'
-        try:
-            return self._json(endpoint, self._api('GET', endpoint, SCOPE_EXECUTION_READ, {'id': execution_id}))
-        except HTTPStatusError as error:
-            raise self._not_found(error, f'Execution {execution_id}') from None
+        return self._object_call('GET', 'packages/v2/executions/{id}', SCOPE_EXECUTION_READ, execution_id, 'Execution')
 
     def list_executions(self, page: int, page_size: int, sort: str | None = None) -> Any:
         endpoint = 'packages/v2/executions'
@@ -727,12 +728,8 @@ class Client(BaseClient):
         return self._json(endpoint, self._api('GET', endpoint, SCOPE_EXECUTION_LIST, params=params))
 
     def delete_execution(self, execution_id: str) -> Any:
-        endpoint = 'packages/v2/executions/{id}'
-        try:
-            res = self._api('DELETE', endpoint, SCOPE_EXECUTION_DELETE, {'id': execution_id})
-        except HTTPStatusError as error:
-            raise self._not_found(error, f'Execution {execution_id}') from None
-        return self._json(endpoint, res, allow_empty=True)
+        return self._object_call('DELETE', 'packages/v2/executions/{id}', SCOPE_EXECUTION_DELETE, execution_id,
+                                 'Execution', allow_empty=True)
 
 # endregion
 

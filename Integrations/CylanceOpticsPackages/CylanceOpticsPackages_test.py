@@ -683,14 +683,19 @@ def test_package_id_checked_before_any_request(client, requests_mock):
     assert requests_mock.call_count == 0
 
 
+def assert_not_found(client, requests_mock, url, command, args, message):
+    token_endpoint(requests_mock)
+    requests_mock.get(url, status_code=404, json={'message': 'not found'})
+    with pytest.raises(DemistoException, match=message):
+        command(client, args)
+
+
 def test_404_says_not_found(client, requests_mock):
     """Given an unknown package
     When it is read
     Then the error says it was not found."""
-    token_endpoint(requests_mock)
-    requests_mock.get(GET_URL, status_code=404, json={'message': 'Package not found'})
-    with pytest.raises(DemistoException, match=f'^Package {PACKAGE_ID} was not found'):
-        cyl.get_package_command(client, {'package_id': PACKAGE_ID})
+    assert_not_found(client, requests_mock, GET_URL, cyl.get_package_command, {'package_id': PACKAGE_ID},
+                     f'^Package {PACKAGE_ID} was not found')
 
 
 @pytest.mark.parametrize('kwargs, problem', [
@@ -1467,10 +1472,8 @@ def test_get_execution_not_found(client, requests_mock):
     """Given an unknown execution
     When it is read
     Then the error says it was not found."""
-    token_endpoint(requests_mock)
-    requests_mock.get(EXECUTION_URL, status_code=404, json={'message': 'not found'})
-    with pytest.raises(DemistoException, match=f'Execution {EXECUTION_ID} was not found'):
-        cyl.get_execution_command(client, {'execution_id': EXECUTION_ID})
+    assert_not_found(client, requests_mock, EXECUTION_URL, cyl.get_execution_command,
+                     {'execution_id': EXECUTION_ID}, f'Execution {EXECUTION_ID} was not found')
 
 
 # ---------------------------------------------------------------- cylance-optics-list-executions
