@@ -253,6 +253,7 @@ class Session:
         self.on_event = on_event or (lambda message: None)
         self.max_polls = max_polls
         self.file_context = file_context  # the server hashes war-room files; benchmarks of the integration skip it
+        self.merge_entry_context = True  # the server merges entry context; a benchmark may switch it off too
         self._entry_counter = 0
         self.incident: dict[str, Any] = {'id': '1', 'name': 'Local incident', 'CustomFields': {}, 'labels': []}
 
@@ -351,7 +352,7 @@ class Session:
                         'Name': name, 'EntryID': entry['ID'], 'Size': os.path.getsize(dest)}
                     entry['FileContext'] = file_ctx
                     merge_context(self.context, {'File(val.EntryID && val.EntryID == obj.EntryID)': file_ctx})
-            if entry.get('EntryContext'):
+            if entry.get('EntryContext') and self.merge_entry_context:
                 merge_context(self.context, entry['EntryContext'])
             self.entries.append(entry)
             stored.append(entry)

@@ -1629,26 +1629,18 @@ def extract_complete_zip(client: Client, file_link: str, limits: ZipLimits, unsu
             remove_quietly(zip_path)
 
 
-def endpoint_rows(client: Client, action_id: str, statuses: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """One row per endpoint of an action: its download link, enriched with its status when the API tells.
+def endpoint_rows(action_id: str, details: Any, statuses: list[dict[str, Any]],
+                  status_problem: str | None) -> list[dict[str, Any]]:
+    """One row per endpoint of an action: its download link (file_retrieval_details), enriched with its status.
 
-    The links come from file_retrieval_details; the action status is optional enrichment (given by the
-    caller, or asked here): when that call fails, the files are still downloaded and the rows say the
-    status is unknown and why.
+    The action status is optional enrichment: when that call failed (status_problem), the files are still
+    downloaded and the rows say the status is unknown and why.
     """
-    details = require_dict(client.get_file_retrieval_details(action_id), 'actions/file_retrieval_details')
+    details = require_dict(details, 'actions/file_retrieval_details')
     links = details.get('data') if isinstance(details.get('data'), dict) else None
     if links is None:
-        raise DemistoException(f'Cortex XDR API call actions/file_retrieval_details returned no "data" for action {action_id}.'
-                               )
-    status_problem = None
-    if statuses is None:
-        try:
-            statuses = parse_action_status(client.get_action_status(action_id), action_id)
-        except RateLimited:
-            raise
-        except DemistoException as error:
-            statuses, status_problem = [], describe_failure(error)
+        raise DemistoException('Cortex XDR API call actions/file_retrieval_details returned no "data" for action '
+                               f'{action_id}.')
     by_endpoint = {row['endpoint_id']: row for row in statuses}
     rows = []
     for endpoint_id in dict.fromkeys(list(by_endpoint) + [str(k) for k in links]):
@@ -1660,6 +1652,16 @@ def endpoint_rows(client: Client, action_id: str, statuses: list[dict[str, Any]]
             row['status_error'] = f'The action status is unknown: {status_problem}'
         rows.append(row)
     return rows
+
+
+def optional_status_rows(client: Client, action_id: str) -> tuple[list[dict[str, Any]], str | None]:
+    """(status rows, None), or ([], why) when the status call failed: it only enriches the rows."""
+    try:
+        return parse_action_status(client.get_action_status(action_id), action_id), None
+    except RateLimited:
+        raise
+    except DemistoException as error:
+        return [], describe_failure(error)
 
 
 def settle_without_link(row: dict[str, Any]) -> EndpointResult:
@@ -1675,17 +1677,24 @@ def settle_without_link(row: dict[str, Any]) -> EndpointResult:
 def collect_action_files(client: Client, action_ids: list[str], limits: ZipLimits, return_zip: bool,
                          skip: Iterable[str] = (), deadline: float | None = None,
                          statuses: list[dict[str, Any]] | None = None) -> list[EndpointResult]:
-    """Rows and files of every endpoint of the actions: downloads run with bounded concurrency, in order.
+    """Rows and files of every endpoint of the actions: every call and download runs with bounded concurrency.
 
-    Endpoints named in skip ("action:endpoint") were handled in an earlier polling round. With a deadline,
-    downloads that would start after it are left for the next round. Known statuses save a status call.
+    The details (and, unless the caller knows them, the status) of every action are asked at once; then the
+    endpoints' zips are downloaded. Endpoints named in skip ("action:endpoint") were handled in an earlier polling
+    round; with a deadline, downloads that would start after it are left for the next round.
     """
-    def rows_of(action_id: str) -> list[dict[str, Any]]:
-        known = None if statuses is None else [row for row in statuses if str(row['action_id']) == action_id]
-        return endpoint_rows(client, action_id, known)
+    def ask(task: tuple[str, str]) -> Any:
+        kind, action_id = task
+        return client.get_file_retrieval_details(action_id) if kind == 'details' else \
+            optional_status_rows(client, action_id)
 
+    tasks = [('details', a) for a in action_ids] + ([('status', a) for a in action_ids] if statuses is None else [])
+    replies = run_bounded(ask, tasks, client.params.max_concurrency)
+    details = dict(zip(action_ids, replies[:len(action_ids)], strict=True))
+    status_of = dict(zip(action_ids, replies[len(action_ids):], strict=True)) if statuses is None else \
+        {a: ([row for row in statuses if str(row['action_id']) == a], None) for a in action_ids}
     done = set(skip)
-    rows = [row for rows in run_bounded(rows_of, action_ids, client.params.max_concurrency) for row in rows
+    rows = [row for a in action_ids for row in endpoint_rows(a, details[a], *status_of[a])
             if endpoint_key(row) not in done]
 
     def settle(row: dict[str, Any]) -> EndpointResult | None:
