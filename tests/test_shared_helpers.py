@@ -56,3 +56,30 @@ def test_the_block_pattern_finds_a_drift():
     """
     block = '# region shared helpers (identical copy in every integration)\n{}\n# endregion shared helpers\n'
     assert BLOCK.findall(block.format('x = 1')) != BLOCK.findall(block.format('x = 2'))
+
+
+SCRIPT_BLOCK = re.compile(r'^# region error path \(the same shape in every integration and script\)\n\n(.*?)\n# endregion$',
+                          re.S | re.M)
+
+
+def failure_words_of(text):
+    """FAILURE_KINDS and describe_failure, as written in a piece of code."""
+    start = text.index('FAILURE_KINDS')
+    end = text.index("                'an unexpected internal error occurred.')\n", start)
+    return text[start:end]
+
+
+def test_scripts_describe_failures_like_the_integrations():
+    """
+    Given both scripts' error-path blocks and an integration's shared block
+    When their failure descriptions are compared
+    Then they are the same code, so a user reads the same words from every part of the pack
+    """
+    integration = shared_blocks()['CortexXDRResponse.py'][0]
+    for path in sorted(glob.glob(os.path.join(ROOT, 'Scripts', '*', '*.py'))):
+        if path.endswith('_test.py'):
+            continue
+        with open(path) as f:
+            found = SCRIPT_BLOCK.findall(f.read())
+        assert len(found) == 1, path
+        assert failure_words_of(found[0]) == failure_words_of(integration), path
