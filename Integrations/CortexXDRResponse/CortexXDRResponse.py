@@ -74,7 +74,6 @@ DIST_FILE_EXTENSIONS = {'x86': 'msi', 'x64': 'msi', 'sh': 'sh', 'rpm': 'rpm', 'd
                         'upgrade': 'zip'}
 
 ACTION_PENDING_STATUSES = ('PENDING', 'IN_PROGRESS', 'PENDING_ABORT')
-ACTION_SUCCESS_STATUS = 'COMPLETED_SUCCESSFULLY'
 ACTION_UNKNOWN_STATUS = 'UNKNOWN'
 DISTRIBUTION_PENDING_STATUSES = ('in progress', 'pending', 'created', 'queued', 'in_progress')
 
@@ -597,12 +596,17 @@ def check_complete_body(endpoint: str, res: requests.Response, size: int) -> Non
 # region shared argument parsing
 
 
-def to_list(value: Any) -> list[str]:
-    """argToList that also accepts numbers, strips blanks and de-duplicates while keeping order."""
+def arg_items(value: Any) -> list[Any]:
+    """argToList that also takes a number (a playbook can pass one)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
+    return argToList(value)
+
+
+def to_list(value: Any) -> list[str]:
+    """arg_items stripped, without blanks and de-duplicated while keeping order."""
     seen, result = set(), []
-    for item in argToList(value):
+    for item in arg_items(value):
         if isinstance(item, dict | list):
             raise DemistoException(f'Expected plain values, got a nested object: {json.dumps(item)[:100]}')
         text = str(item).strip()
@@ -1711,7 +1715,7 @@ def endpoint_key(row: dict[str, Any]) -> str:
     return '{}:{}'.format(row['action_id'], row['endpoint_id'])
 
 
-def retrieval_results(results: list[EndpointResult], title: str = 'Retrieved files') -> list[Any]:
+def retrieval_results(results: list[EndpointResult]) -> list[Any]:
     """Context rows and a readable table, the file entries, and one error entry naming every failed endpoint."""
     rows = [result.row for result in results]
     table: list[dict[str, Any]] = []
@@ -1722,7 +1726,7 @@ def retrieval_results(results: list[EndpointResult], title: str = 'Retrieved fil
         else:
             table.append(dict(base, Note=row.get('error') or row.get('note') or row.get('status_error')
                               or 'The archive held no files.'))
-    readable = tableToMarkdown(title, table, headers=['Endpoint', 'Action', 'Status', 'File', 'Size', 'SHA256',
+    readable = tableToMarkdown('Retrieved files', table, headers=['Endpoint', 'Action', 'Status', 'File', 'Size', 'SHA256',
                                                       'Note'], removeNull=True)
     unknown = [row for row in rows if row.get('status_error')]
     if unknown:
@@ -1960,10 +1964,8 @@ def quarantine_row_problem(index: int, row: dict[str, str]) -> str:
 
 
 def to_list_keep_duplicates(value: Any) -> list[str]:
-    """argToList for parallel lists: positions matter, so nothing is removed."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    return [str(item).strip() for item in argToList(value)]
+    """arg_items for parallel lists: positions matter, so nothing is removed."""
+    return [str(item).strip() for item in arg_items(value)]
 
 
 def quarantine_rows_from_json(raw: Any) -> list[dict[str, str]]:
