@@ -92,3 +92,27 @@ def test_yaml_default_values_are_filled_in_like_the_server(tmp_path):
     defaults = PackIndex().defaults('Cortex XDR - Response Actions', 'xdr-response-file-retrieve')
     assert defaults['polling'] == 'true' and defaults['max_entries'] == '1000'
     assert 'endpoint_ids' not in defaults
+
+
+def test_compiled_code_cache_compiles_once_and_still_runs_the_module_each_time(requests_mock, tmp_path, monkeypatch):
+    """
+    Given a session with a compiled-code cache (what benchmarks use)
+    When the same command runs twice
+    Then the integration is compiled once, each run still gets a fresh module, and the entries are the same
+    """
+    import builtins
+    compiled: list[str] = []
+    real_compile = builtins.compile
+
+    def counting_compile(source, filename, *args, **kwargs):
+        compiled.append(str(filename))
+        return real_compile(source, filename, *args, **kwargs)
+    monkeypatch.setattr(builtins, 'compile', counting_compile)
+    requests_mock.post(API + 'distributions/get_versions', json={'reply': {'windows': ['8.1.0']}})
+    session = Session(instances={'CortexXDRResponse': PARAMS}, workdir=str(tmp_path))
+    session.compiled_code = {}
+    first = session.execute('xdr-response-get-distribution-versions')
+    second = session.execute('xdr-response-get-distribution-versions')
+    assert [e['Contents'] for e in first] == [e['Contents'] for e in second] and not errors_of(first + second)
+    assert len([name for name in compiled if name.endswith('CortexXDRResponse.py')]) == 1
+    assert requests_mock.call_count == 2

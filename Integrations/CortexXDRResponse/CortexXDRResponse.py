@@ -1943,7 +1943,9 @@ def build_quarantine_files(args: dict[str, Any]) -> list[dict[str, str]]:
                     for endpoint_id, path, file_hash in zip(*columns, strict=True))
     if not rows:
         raise DemistoException('Give the files to check: endpoint_id, file_path and file_hash, or files (JSON).')
-    problems = [problem for problem in (quarantine_row_problem(index, row) for index, row in enumerate(rows)) if problem]
+    valid_hash = SHA256_RE.match
+    problems = [quarantine_row_problem(index, row) for index, row in enumerate(rows)
+                if not (row['endpoint_id'] and row['file_path'] and valid_hash(row['file_hash']))]
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN] + ([f'... and {len(problems) - MAX_PROBLEMS_SHOWN} more']
                                                  if len(problems) > MAX_PROBLEMS_SHOWN else [])
@@ -1954,9 +1956,7 @@ def build_quarantine_files(args: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def quarantine_row_problem(index: int, row: dict[str, str]) -> str:
-    """What is wrong with one query row ('' when nothing)."""
-    if row['endpoint_id'] and row['file_path'] and SHA256_RE.match(row['file_hash']):
-        return ''
+    """What is wrong with one invalid query row."""
     missing = [name for name in ('endpoint_id', 'file_path', 'file_hash') if not row[name]]
     if missing:
         return f'file #{index + 1} is missing {", ".join(missing)}'
@@ -1989,18 +1989,31 @@ def match_quarantine_reply(batch: list[dict[str, str]], reply: Any) -> list[dict
     if not isinstance(reply, list):
         raise DemistoException('Cortex XDR API call quarantine/status returned an unexpected reply: expected a '
                                'list of file statuses.')
-    by_key = {(str(item.get('endpoint_id')), str(item.get('file_hash', '')).lower(), str(item.get('file_path'))): item
-              for item in reply if isinstance(item, dict)}
     same_order = len(reply) == len(batch)
+    by_key: dict[tuple[str, str, str], Any] | None = None  # built only when the reply is not in query order
     rows = []
     for index, query in enumerate(batch):
-        item = by_key.get((query['endpoint_id'], query['file_hash'], query['file_path']))
-        if item is None and same_order and isinstance(reply[index], dict):
-            item = reply[index]  # same order, differently normalised fields
+        item = reply[index] if same_order and isinstance(reply[index], dict) else None
+        if item is None or not is_reply_for(item, query):
+            if by_key is None:
+                by_key = {quarantine_reply_key(other): other for other in reply if isinstance(other, dict)}
+            # same order with differently normalised fields still matches by position
+            item = by_key.get((query['endpoint_id'], query['file_hash'], query['file_path']), item)
         status = item.get('status') if item else None
         rows.append({'endpointId': query['endpoint_id'], 'filePath': query['file_path'],
                      'fileHash': query['file_hash'], 'status': status if isinstance(status, bool) else None})
     return rows
+
+
+def quarantine_reply_key(item: dict[str, Any]) -> tuple[str, str, str]:
+    return str(item.get('endpoint_id')), str(item.get('file_hash', '')).lower(), str(item.get('file_path'))
+
+
+def is_reply_for(item: dict[str, Any], query: dict[str, str]) -> bool:
+    """The reply item answers this query (the cheap check of the usual in-order reply)."""
+    return (item.get('file_hash') == query['file_hash'] and item.get('endpoint_id') == query['endpoint_id']
+            and item.get('file_path') == query['file_path']) \
+        or quarantine_reply_key(item) == (query['endpoint_id'], query['file_hash'], query['file_path'])
 
 
 def quarantine_table(rows: list[dict[str, Any]]) -> str:

@@ -1227,6 +1227,29 @@ def test_quarantine_batches_requests_concurrently_in_order(client, requests_mock
     assert [row['status'] for row in result.outputs] == [int(h[:2], 16) % 2 == 0 for h in hashes]
 
 
+QUERY_A = {'endpoint_id': 'e1', 'file_path': '/a', 'file_hash': SHA_A}
+QUERY_B = {'endpoint_id': 'e1', 'file_path': '/b', 'file_hash': SHA_B}
+
+
+@pytest.mark.parametrize('reply, statuses', [
+    ([dict(QUERY_A, status=True), dict(QUERY_B, status=False)], [True, False]),
+    ([dict(QUERY_B, file_hash=SHA_B.upper(), status=False), dict(QUERY_A, status=True)], [True, False]),
+    ([{'endpoint_id': 'E1', 'file_path': 'A', 'status': True}, {'status': False}], [True, False]),
+    ([dict(QUERY_B, status=False)], [None, False]),
+    ([dict(QUERY_A, status='yes'), 'not an object'], [None, None]),
+])
+def test_quarantine_reply_matching(reply, statuses):
+    """
+    Given replies in query order, in another order with an upper-case hash, in order with differently written
+    fields, with a file left out, and with values of the wrong type
+    When matched to the queried files
+    Then each file gets its own status, and Unknown (None) when the reply has none for it
+    """
+    rows = xdr.match_quarantine_reply([QUERY_A, QUERY_B], reply)
+    assert [row['status'] for row in rows] == statuses
+    assert [row['filePath'] for row in rows] == ['/a', '/b']
+
+
 @pytest.mark.parametrize('args, problem', [
     ({'endpoint_id': 'e1', 'file_path': '/a', 'file_hash': 'abc'}, 'is not a SHA256'),
     ({'endpoint_id': 'e1', 'file_path': '/a', 'file_hash': 'g' * 64}, 'is not a SHA256'),
