@@ -1,4 +1,5 @@
 """The offline command runner: context merging, file entries, polling followed to completion."""
+import builtins
 import hashlib
 from typing import Any
 
@@ -100,7 +101,6 @@ def test_compiled_code_cache_compiles_once_and_still_runs_the_module_each_time(r
     When the same command runs twice
     Then the integration is compiled once, each run still gets a fresh module, and the entries are the same
     """
-    import builtins
     compiled: list[str] = []
     real_compile = builtins.compile
 
