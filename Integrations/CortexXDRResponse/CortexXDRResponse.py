@@ -1018,7 +1018,8 @@ class StreamingZipExtractor:
     inside ``staging_dir``). Limits apply to the bytes actually produced: ``max_total_bytes`` over all
     entries, ``max_ratio`` (uncompressed / compressed, per entry once it has produced 1 MiB) and
     ``max_entries``. ``hashes`` picks the hashlib digests reported besides CRC32 (the others are None);
-    ``hash_threads`` worker threads compute them (0: inline). One instance extracts one archive.
+    ``worker_threads`` threads write the entries and compute CRC32 and the digests (0: inline). One instance
+    extracts one archive.
     """
 
     REPLAY_LIMIT = 4 << 20
@@ -1033,10 +1034,10 @@ class StreamingZipExtractor:
 
     def __init__(self, staging_dir: str, new_path: Callable[[], tuple[str, str]], max_total_bytes: int,
                  max_ratio: float, max_entries: int, keep_zip_path: str | None = None,
-                 hashes: tuple[str, ...] = ('sha256', 'md5', 'sha1'), hash_threads: int = 2) -> None:
+                 hashes: tuple[str, ...] = ('sha256', 'md5', 'sha1'), worker_threads: int = 2) -> None:
         self.staging_dir, self.new_path = os.path.realpath(staging_dir), new_path
         self.max_total_bytes, self.max_ratio, self.max_entries = max_total_bytes, max_ratio, max_entries
-        self.keep_zip_path, self.hashes, self.hash_threads = keep_zip_path, hashes, hash_threads
+        self.keep_zip_path, self.hashes, self.worker_threads = keep_zip_path, hashes, worker_threads
         self._written: list[str] = []
         self._records: list[dict[str, Any]] = []
         self._total = 0
@@ -1051,12 +1052,12 @@ class StreamingZipExtractor:
         reader = StreamingZipExtractor._Reader(iter(chunks), keep, self.REPLAY_LIMIT)
         failed = True
         try:
-            hasher = StreamingZipExtractor._Hasher(self.hashes, self.hash_threads)
+            output = StreamingZipExtractor._Output(self.hashes, self.worker_threads)
             try:
-                self._read_entries(reader, hasher)
+                self._read_entries(reader, output)
                 self._read_central_directory(reader)
             finally:
-                hasher.close()
+                output.close()
             failed = False
         except ZipStreamUnsupported as exc:
             self._cleanup()
@@ -1074,7 +1075,7 @@ class StreamingZipExtractor:
         return [{k: r[k] for k in ('name', 'file_id', 'path', 'size', 'crc32', 'sha256', 'md5', 'sha1',
                                    'compressed_size')} for r in self._records if not r['is_dir']]
 
-    def _read_entries(self, reader: '_Reader', hasher: '_Hasher') -> None:
+    def _read_entries(self, reader: '_Reader', output: '_Output') -> None:
         """Extract local entries until the first record that is not a local header."""
         seen = set()
         while True:
@@ -1091,7 +1092,7 @@ class StreamingZipExtractor:
                 raise ZipStreamError(f'the archive has the entry {rec["name"]!r} more than once')
             seen.add(key)
             self._records.append(rec)
-            self._extract_entry(reader, hasher, rec)
+            self._extract_entry(reader, output, rec)
 
     def _read_local_header(self, reader: '_Reader', offset: int) -> dict[str, Any]:
         """Parse a local file header (after its signature) into an entry record."""
@@ -1140,7 +1141,7 @@ class StreamingZipExtractor:
             return out
         return None
 
-    def _extract_entry(self, reader: '_Reader', hasher: '_Hasher', rec: dict[str, Any]) -> None:
+    def _extract_entry(self, reader: '_Reader', output: '_Output', rec: dict[str, Any]) -> None:
         """Write one entry's data to a staged file while checking and hashing it."""
         out = None
         if not rec['is_dir']:
@@ -1149,16 +1150,17 @@ class StreamingZipExtractor:
                 raise ValueError('new_path() returned a path outside the staging folder')
             out = open(rec['path'], 'xb')  # never overwrite (or later delete) a file we did not create
             self._written.append(rec['path'])
-        hasher.begin()
+        output.begin(out)
         try:
             if rec['method'] == 0:
-                self._copy_stored(reader, hasher, rec, out)
+                self._copy_stored(reader, output, rec)
             else:
-                self._inflate(reader, hasher, rec, out)
+                self._inflate(reader, output, rec)
+            rec.update(output.finish())
         finally:
+            output.settle()  # no worker may still write when the file is closed (or removed after a failure)
             if out is not None:
                 out.close()
-        rec.update(hasher.finish())
         if rec['flags'] & 0x08:
             self._read_descriptor(reader, rec)
         if (rec['compressed_size'], rec['size']) != rec['declared']:
@@ -1184,7 +1186,7 @@ class StreamingZipExtractor:
                     return
         raise ZipStreamError(f'the data descriptor of {rec["name"]!r} is missing, cut short or wrong')
 
-    def _emit(self, hasher: '_Hasher', rec: dict[str, Any], out: Any, data: Any, consumed: int) -> None:
+    def _emit(self, output: '_Output', rec: dict[str, Any], data: Any, consumed: int) -> None:
         """Account, check and write one piece of produced data."""
         if not len(data):
             return
@@ -1197,19 +1199,18 @@ class StreamingZipExtractor:
         if rec['size'] >= self.RATIO_FLOOR and rec['size'] > self.max_ratio * max(consumed, 1):
             raise ZipStreamError(f'the entry {rec["name"]!r} expands over {self.max_ratio} times '
                                  '(max_compression_ratio; a zip bomb?)')
-        out.write(data)
-        hasher.update(data)
+        output.update(data)
 
-    def _copy_stored(self, reader: '_Reader', hasher: '_Hasher', rec: dict[str, Any], out: Any) -> None:
+    def _copy_stored(self, reader: '_Reader', output: '_Output', rec: dict[str, Any]) -> None:
         """Copy a stored entry of known size."""
         remaining = rec['known_csize']
         while remaining:
             data = reader.read_some(remaining, f'the data of {rec["name"]!r}')
             remaining -= len(data)
             rec['compressed_size'] += len(data)
-            self._emit(hasher, rec, out, data, rec['compressed_size'])
+            self._emit(output, rec, data, rec['compressed_size'])
 
-    def _inflate(self, reader: '_Reader', hasher: '_Hasher', rec: dict[str, Any], out: Any) -> None:
+    def _inflate(self, reader: '_Reader', output: '_Output', rec: dict[str, Any]) -> None:
         """Inflate a deflated entry up to the end of its deflate stream."""
         inflater = zlib.decompressobj(-15)
         known = rec['known_csize']
@@ -1223,7 +1224,7 @@ class StreamingZipExtractor:
             while True:
                 piece = inflater.decompress(data, self.OUT_CHUNK)
                 data = inflater.unconsumed_tail
-                self._emit(hasher, rec, out, piece, fed - len(data))
+                self._emit(output, rec, piece, fed - len(data))
                 if inflater.eof or (not data and len(piece) < self.OUT_CHUNK):
                     break
         if inflater.unused_data:
@@ -1379,50 +1380,72 @@ class StreamingZipExtractor:
                 self._keep.write(chunk)
             return self._keep.name
 
-    class _Hasher:
-        """CRC32 inline; the digests inline or spread over worker threads fed by bounded queues."""
+    class _Output:
+        """Where an entry's produced bytes go: its staged file, CRC32 and the digests, inline or on worker threads.
+
+        Writing plus CRC32 is one task and each digest another; the tasks are spread round robin over the threads,
+        each fed by a bounded queue in order. zlib, hashlib and file writes release the GIL, so the workers run
+        beside the thread that receives and inflates. A worker's failure is raised in the extracting thread.
+        """
 
         def __init__(self, names: tuple[str, ...], threads: int) -> None:
-            self._names = names
-            self._queues: list[Any] = [queue.Queue(maxsize=8) for _ in range(min(threads, len(names)))]
-            # round robin: with the default order and 2 threads, MD5 (the slowest) gets a thread of its own
-            self._groups = [list(range(k, len(names), len(self._queues))) for k in range(len(self._queues))]
+            self._names, self._error = names, None
+            count = min(threads, len(names) + 1)
+            self._queues: list[Any] = [queue.Queue(maxsize=8) for _ in range(count)]
             self._threads = [threading.Thread(target=self._work, args=(q,), daemon=True) for q in self._queues]
             for thread in self._threads:
                 thread.start()
-            self.begin()
+            self.begin(None)
 
-        def begin(self) -> None:
-            """Start the checksums of a new entry."""
-            self._crc = 0
+        def begin(self, out: Any) -> None:
+            """Start a new entry written to `out` (None for a directory)."""
+            self._out, self._crc = out, 0
             self._digests = [hashlib.new(name, usedforsecurity=False) for name in self._names]
+            tasks = [self._write_and_crc] + [digest.update for digest in self._digests]
+            spread = max(len(self._queues), 1)
+            self._groups = [tasks[k::spread] for k in range(spread)]
 
         def update(self, data: Any) -> None:
-            """Feed produced bytes (must not be modified afterwards)."""
-            self._crc = zlib.crc32(data, self._crc)
+            """Hand on produced bytes (must not be modified afterwards)."""
+            if self._error is not None:
+                raise self._error
             if not self._queues:
-                for digest in self._digests:
-                    digest.update(data)
+                for task in self._groups[0]:
+                    task(data)
+                return
             for work, group in zip(self._queues, self._groups, strict=True):
-                work.put(([self._digests[i] for i in group], data))
+                work.put((group, data))
 
-        def finish(self) -> dict[str, Any]:
-            """Wait for the workers and return the entry's checksums (None for digests not asked for)."""
+        def settle(self) -> None:
+            """Wait until the workers have done everything handed on (also after a failure)."""
             for work in self._queues:
                 work.join()
+
+        def finish(self) -> dict[str, Any]:
+            """Settle, then return the entry's checksums (None for digests not asked for)."""
+            self.settle()
+            if self._error is not None:
+                raise self._error
             found = {name: d.hexdigest() for name, d in zip(self._names, self._digests, strict=True)}
             return {'crc32': self._crc, **{name: found.get(name) for name in ('sha256', 'md5', 'sha1')}}
 
-        @staticmethod
-        def _work(work: 'queue.Queue[Any]') -> None:
-            """Worker loop: update digests until the None sentinel."""
+        def _write_and_crc(self, data: Any) -> None:
+            self._crc = zlib.crc32(data, self._crc)
+            if self._out is not None:
+                self._out.write(data)
+
+        def _work(self, work: 'queue.Queue[Any]') -> None:
+            """Worker loop until the None sentinel; after a failure it only drains its queue."""
             while True:
                 item = work.get()
                 try:
                     if item is None:
                         return
-                    for digest in item[0]:
-                        digest.update(item[1])
+                    if self._error is None:
+                        for task in item[0]:
+                            task(item[1])
+                except Exception as error:  # handed to the extracting thread, which reports it
+                    self._error = error
                 finally:
                     work.task_done()
 
@@ -1579,7 +1602,7 @@ def extract_retrieved_zip(client: Client, file_link: str, limits: ZipLimits,
     try:
         extractor = StreamingZipExtractor(os.getcwd(), new_war_room_file_path, limits.max_total_bytes,
                                           limits.max_ratio, limits.max_entries, keep_zip_path=keep_zip_path,
-                                          hashes=('sha256',), hash_threads=1)
+                                          hashes=('sha256',), worker_threads=2)
         received = [0]
 
         def counted_body() -> Iterator[bytes]:

@@ -153,12 +153,12 @@ FILES = [('a.txt', b'hello world ' * 40), ('dir/', b''), ('dir/b.bin', bytes(ran
 
 # ------------------------------------------------------------------------------------ good archives
 @pytest.mark.parametrize('compression', [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
-@pytest.mark.parametrize('hash_threads', [0, 1, 2, 3])
-def test_zipfile_archives(staging, compression, hash_threads):
+@pytest.mark.parametrize('worker_threads', [0, 1, 2, 3])
+def test_zipfile_archives(staging, compression, worker_threads):
     """Given a zip written by zipfile (stored or deflated), When extracted in 1 MiB chunks,
     Then every file, size and hash matches and directories produce nothing."""
     data = zipfile_bytes(FILES, compression)
-    results = run(staging, chunked(data, MiB), hash_threads=hash_threads)
+    results = run(staging, chunked(data, MiB), worker_threads=worker_threads)
     check_results(staging, results, FILES)
     assert len(os.listdir(staging)) == 4
 
@@ -305,9 +305,9 @@ def test_zip_bomb_ratio(staging):
     written = []
     orig = StreamingZipExtractor._emit
 
-    def spy(self, hasher, rec, out, piece, consumed):
+    def spy(self, output, rec, piece, consumed):
         written.append(len(piece))
-        return orig(self, hasher, rec, out, piece, consumed)
+        return orig(self, output, rec, piece, consumed)
     StreamingZipExtractor._emit = spy
     try:
         assert 'zip bomb' in expect_error(staging, data)
@@ -510,13 +510,34 @@ def test_existing_file_is_never_overwritten_or_removed(staging):
     assert existing.read_bytes() == b'keep me' and os.listdir(staging) == ['mine']
 
 
-@pytest.mark.parametrize('hash_threads', [0, 1, 2])
-def test_subset_of_hashes(staging, hash_threads):
+@pytest.mark.parametrize('worker_threads', [0, 1, 2])
+def test_subset_of_hashes(staging, worker_threads):
     """Given hashes=('sha256',), When extracted, Then CRC32 and SHA256 are reported and MD5/SHA1 are None."""
     data = zipfile_bytes(FILES)
     counter = itertools.count()
     results = StreamingZipExtractor(str(staging), lambda: ('i', str(staging / str(next(counter)))), 1 << 20, 100, 10,
-                                    hashes=('sha256',), hash_threads=hash_threads).extract([data])
+                                    hashes=('sha256',), worker_threads=worker_threads).extract([data])
     assert results[0]['sha256'] == hashlib.sha256(FILES[0][1]).hexdigest()
     assert results[0]['crc32'] == zlib.crc32(FILES[0][1])
     assert results[0]['md5'] is None and results[0]['sha1'] is None
+
+
+@pytest.mark.parametrize('worker_threads', [0, 1, 2])
+def test_write_failure_on_a_worker_is_raised_and_nothing_is_kept(staging, monkeypatch, worker_threads):
+    """Given a disk that fills up while the third piece of a 5 MiB entry is written (inline or on a worker thread),
+    When extracted, Then the OSError reaches the caller, no later piece is written and no staged file is left."""
+    real_write = StreamingZipExtractor._Output._write_and_crc
+    calls = []
+
+    def write_until_full(self, data):
+        calls.append(len(data))
+        if len(calls) == 3:
+            raise OSError(28, 'No space left on device')
+        real_write(self, data)
+    monkeypatch.setattr(StreamingZipExtractor._Output, '_write_and_crc', write_until_full)
+    data = build_zip([{'name': 'big', 'data': os.urandom(5 * MiB), 'method': zipfile.ZIP_STORED},
+                      {'name': 'next', 'data': b'x' * 10}])
+    with pytest.raises(OSError, match='No space left'):
+        run(staging, chunked(data, MiB), worker_threads=worker_threads)
+    assert os.listdir(staging) == []
+    assert len(calls) == 3
