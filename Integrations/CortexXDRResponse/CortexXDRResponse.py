@@ -1389,7 +1389,8 @@ class StreamingZipExtractor:
         """
 
         def __init__(self, names: tuple[str, ...], threads: int) -> None:
-            self._names, self._error = names, None
+            self._names = names
+            self._error: Exception | None = None
             count = min(threads, len(names) + 1)
             self._queues: list[Any] = [queue.Queue(maxsize=8) for _ in range(count)]
             self._threads = [threading.Thread(target=self._work, args=(q,), daemon=True) for q in self._queues]
