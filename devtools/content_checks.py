@@ -6,7 +6,8 @@
 - every playbook task's command, script and sub-playbook exists in the pack or in XSOAR_BUILTINS;
 - every playbook input and output has a description;
 - each integration/script README documents exactly the YAML's commands, with every argument and output;
-- every integration, script and playbook is named in the current version's release notes.
+- every integration, script and playbook changed since the previous version (all of them without git history) is
+  named in the current version's release notes (in a shallow clone: the notes have sections with bullets).
 """
 import json
 import os
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from devtools import release
 from devtools.paths import ROOT
 
 # XSOAR built-in scripts and sub-playbooks the pack's playbooks may use (they ship with the platform).
@@ -188,6 +190,7 @@ def check_readmes(root: str) -> list[str]:
 
 
 def check_release_notes(root: str) -> list[str]:
+    """Every item changed since the previous version (every item, without git history) is in the current notes."""
     with open(os.path.join(root, 'pack_metadata.json')) as f:
         version = json.load(f).get('currentVersion', '')
     path = os.path.join(root, 'ReleaseNotes', version.replace('.', '_') + '.md')
@@ -195,14 +198,17 @@ def check_release_notes(root: str) -> list[str]:
         return [f'release notes {os.path.relpath(path, root)} for currentVersion {version} are missing']
     with open(path) as f:
         notes = f.read()
-    problems = []
-    names = [d.get('display') or d.get('name') for d in pack_items(root, 'Integrations').values()]
-    names += [d.get('name') for d in pack_items(root, 'Scripts').values()]
-    names += [d.get('name') for d in playbooks(root).values()]
-    for name in names:
-        if name and name not in notes:
-            problems.append(f'{name} is not in the release notes {os.path.basename(path)}')
-    return problems
+    base = release.previous_version_base(root)
+    if base == release.SHALLOW:  # what changed since the previous version is unknown here: the notes must be sound
+        return [f'release notes {os.path.basename(path)}: {problem}' for problem in release.check_notes(notes)]
+    if base is None:
+        names = [d.get('display') or d.get('name') for d in pack_items(root, 'Integrations').values()]
+        names += [d.get('name') for d in pack_items(root, 'Scripts').values()]
+        names += [d.get('name') for d in playbooks(root).values()]
+    else:
+        names = [name for items in release.changed_items(root, base).values() for name in items]
+    return [f'{name} is not in the release notes {os.path.basename(path)}' for name in names
+            if name and name not in notes]
 
 
 def check_pack(root: str = ROOT) -> list[str]:

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 
 import yaml
@@ -20,6 +21,7 @@ from devtools.paths import ROOT
 from devtools.sdk import git
 
 PLACEHOLDER = '%%UPDATE_RN%%'
+SHALLOW = 'shallow clone'
 SECTIONS = (('Integrations', 'Integrations'), ('Scripts', 'Scripts'), ('Playbooks', 'Playbooks'))
 
 
@@ -49,6 +51,29 @@ def default_since(root: str) -> str:
     if out:
         return out[0]
     return git(root, 'rev-list', '--max-parents=0', 'HEAD').split()[0]
+
+
+def previous_version_base(root: str = ROOT) -> str | None:
+    """The last commit of the previous version: the parent of the commit that set the current version, or HEAD
+    while that change is not committed. None without git history or without an earlier version; SHALLOW in a
+    shallow clone, whose history may not reach the previous version."""
+    version = read_version(root)
+    try:
+        if git(root, 'rev-parse', '--is-shallow-repository').strip() == 'true':
+            return SHALLOW
+        commits = git(root, 'log', '--format=%H', '--', 'pack_metadata.json').split()
+        first_of_version = None
+        for commit in commits:  # newest first
+            if json.loads(git(root, 'show', f'{commit}:pack_metadata.json')).get('currentVersion') != version:
+                break
+            first_of_version = commit
+        else:
+            return None  # every version of the file has the current version: there is no earlier one
+        if first_of_version is None:
+            return git(root, 'rev-parse', 'HEAD').strip()
+        return git(root, 'rev-parse', first_of_version + '^').strip()
+    except (subprocess.CalledProcessError, OSError, ValueError):
+        return None
 
 
 def display_name(root: str, kind: str, path: str) -> str | None:

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from devtools import release
+from devtools import content_checks, release
 from devtools.paths import ROOT
 from devtools.sdk import git
 
@@ -63,3 +63,44 @@ def test_check_rejects_empty_sections():
 
 def test_current_pack_release_notes_are_complete():
     assert release.main(['check']) == 0
+
+
+def test_release_notes_need_only_the_items_changed_since_the_previous_version(repo):
+    """
+    Given a repository at 1.0.0 whose Foo integration then changes in a 1.0.1 commit
+    When the 1.0.1 notes are checked before and after that commit
+    Then the base is HEAD, then the last 1.0.0 commit; Foo must be named, the unchanged Bar script need not be
+    """
+    assert release.previous_version_base(str(repo)) is None  # no earlier version: every item is required
+    first = git(str(repo), 'rev-parse', 'HEAD').strip()
+    (repo / 'Integrations' / 'Foo' / 'Foo.py').write_text('x = 2\n')
+    assert release.main(['--root', str(repo), 'bump', 'revision']) == 0
+    assert release.previous_version_base(str(repo)) == first  # the bump is not committed yet
+    (repo / 'ReleaseNotes' / '1_0_1.md').write_text('#### Integrations\n\n##### Other\n\n- Fixed.\n')
+    git(str(repo), 'add', '-A')
+    git(str(repo), 'commit', '-qm', '1.0.1')
+    assert release.previous_version_base(str(repo)) == first
+    assert content_checks.check_release_notes(str(repo)) == [
+        'Foo Display is not in the release notes 1_0_1.md']
+    (repo / 'ReleaseNotes' / '1_0_1.md').write_text('#### Integrations\n\n##### Foo Display\n\n- Fixed.\n')
+    assert content_checks.check_release_notes(str(repo)) == []
+
+
+def test_release_notes_in_a_shallow_clone_need_sound_sections(repo, tmp_path):
+    """
+    Given a shallow clone (its history may not reach the previous version)
+    When its notes are checked
+    Then the base is unknown, and only notes without a bulleted section are refused
+    """
+    (repo / 'Integrations' / 'Foo' / 'Foo.py').write_text('x = 2\n')
+    assert release.main(['--root', str(repo), 'bump', 'revision']) == 0
+    (repo / 'ReleaseNotes' / '1_0_1.md').write_text('#### Integrations\n\n##### Foo Display\n\n- Fixed.\n')
+    git(str(repo), 'add', '-A')
+    git(str(repo), 'commit', '-qm', '1.0.1')
+    clone = tmp_path / 'shallow'
+    git(str(tmp_path), 'clone', '-q', '--depth', '1', repo.as_uri(), str(clone))
+    assert release.previous_version_base(str(clone)) == release.SHALLOW
+    assert content_checks.check_release_notes(str(clone)) == []
+    (clone / 'ReleaseNotes' / '1_0_1.md').write_text('#### Integrations\n')
+    assert content_checks.check_release_notes(str(clone)) == [
+        'release notes 1_0_1.md: no "##### <item>" section']
