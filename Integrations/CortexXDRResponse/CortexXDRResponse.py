@@ -1391,8 +1391,8 @@ class StreamingZipExtractor:
         def __init__(self, names: tuple[str, ...], threads: int) -> None:
             self._names = names
             self._error: Exception | None = None
-            count = min(threads, len(names) + 1)
-            self._queues: list[Any] = [queue.Queue(maxsize=8) for _ in range(count)]
+            self._queues: list[Any] = [queue.Queue(maxsize=8) for _ in range(min(threads, len(names) + 1))]
+            self._spread = max(len(self._queues), 1)
             self._threads = [threading.Thread(target=self._work, args=(q,), daemon=True) for q in self._queues]
             for thread in self._threads:
                 thread.start()
@@ -1403,8 +1403,7 @@ class StreamingZipExtractor:
             self._out, self._crc = out, 0
             self._digests = [hashlib.new(name, usedforsecurity=False) for name in self._names]
             tasks = [self._write_and_crc] + [digest.update for digest in self._digests]
-            spread = max(len(self._queues), 1)
-            self._groups = [tasks[k::spread] for k in range(spread)]
+            self._groups = [tasks[k::self._spread] for k in range(self._spread)]
 
         def update(self, data: Any) -> None:
             """Hand on produced bytes (must not be modified afterwards)."""
@@ -1967,9 +1966,8 @@ def build_quarantine_files(args: dict[str, Any]) -> list[dict[str, str]]:
                     for endpoint_id, path, file_hash in zip(*columns, strict=True))
     if not rows:
         raise DemistoException('Give the files to check: endpoint_id, file_path and file_hash, or files (JSON).')
-    valid_hash = SHA256_RE.match
     problems = [quarantine_row_problem(index, row) for index, row in enumerate(rows)
-                if not (row['endpoint_id'] and row['file_path'] and valid_hash(row['file_hash']))]
+                if not (row['endpoint_id'] and row['file_path'] and SHA256_RE.match(row['file_hash']))]
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN] + ([f'... and {len(problems) - MAX_PROBLEMS_SHOWN} more']
                                                  if len(problems) > MAX_PROBLEMS_SHOWN else [])
@@ -2014,14 +2012,14 @@ def match_quarantine_reply(batch: list[dict[str, str]], reply: Any) -> list[dict
         raise DemistoException('Cortex XDR API call quarantine/status returned an unexpected reply: expected a '
                                'list of file statuses.')
     same_order = len(reply) == len(batch)
-    by_key: dict[tuple[str, str, str], Any] | None = None  # built only when the reply is not in query order
+    by_key: dict[tuple[str, str, str], Any] | None = None  # built only when a reply item is not the one in place
     rows = []
     for index, query in enumerate(batch):
         item = reply[index] if same_order and isinstance(reply[index], dict) else None
         if item is None or not is_reply_for(item, query):
             if by_key is None:
                 by_key = {quarantine_reply_key(other): other for other in reply if isinstance(other, dict)}
-            # same order with differently normalised fields still matches by position
+            # same order with differently written fields still matches by position
             item = by_key.get((query['endpoint_id'], query['file_hash'], query['file_path']), item)
         status = item.get('status') if item else None
         rows.append({'endpointId': query['endpoint_id'], 'filePath': query['file_path'],
@@ -2034,10 +2032,9 @@ def quarantine_reply_key(item: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def is_reply_for(item: dict[str, Any], query: dict[str, str]) -> bool:
-    """The reply item answers this query (the cheap check of the usual in-order reply)."""
+    """The reply item answers this query exactly as asked (the usual in-order reply); anything else is looked up."""
     return (item.get('file_hash') == query['file_hash'] and item.get('endpoint_id') == query['endpoint_id']
-            and item.get('file_path') == query['file_path']) \
-        or quarantine_reply_key(item) == (query['endpoint_id'], query['file_hash'], query['file_path'])
+            and item.get('file_path') == query['file_path'])
 
 
 def quarantine_table(rows: list[dict[str, Any]]) -> str:
