@@ -8,7 +8,7 @@ PY="$VENV/bin/python"
 STAMP="$VENV/.requirements.sha256"
 
 # Everything `lint` checks, and `test` lints before pytest (any finding fails it): the pack and the tooling.
-LINT_PATHS=(Integrations Scripts devtools benchmarks tests conftest.py)
+LINT_PATHS=(ApiModules Integrations Scripts devtools benchmarks tests conftest.py)
 
 usage() {
     cat <<'EOF'
@@ -27,6 +27,7 @@ usage: bash devtools/dev.sh <command> [args]      (no activated venv needed; `<c
   images [--check]            playbook diagrams and logos
   release bump <revision|minor|major> | check      release notes without update-release-notes
   bench [--quick]             the benchmarks
+  sync [--check]              write ApiModules/*ApiModule.py into the integrations' GENERATED CODE blocks
 EOF
 }
 
@@ -77,6 +78,7 @@ case "$cmd" in
     demo) setup; exec "$PY" -m devtools demo "$@" ;;
     build) setup; exec "$PY" -m devtools.build "$@" ;;
     bench) setup; exec "$PY" -m benchmarks "$@" ;;
+    sync) setup; exec "$PY" -m devtools.sync "$@" ;;
     run|playbook) setup; exec "$PY" -m devtools "$cmd" "$@" ;;
     emulator) setup; exec "$PY" -m devtools.emulator "$@" ;;
     docs) setup; exec "$PY" -m devtools.docs "$@" ;;

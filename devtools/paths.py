@@ -4,6 +4,7 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OWN_RUNTIME = os.path.join(ROOT, 'devtools', 'xsoar_runtime')
 PACK_CODE_FOLDERS = ('Integrations', 'Scripts')
+API_MODULES_FOLDER = 'ApiModules'  # shared sources, inlined into the integrations by devtools/sync.py, never shipped
 
 
 def runtime_dir():
@@ -19,9 +20,9 @@ def runtime_dir():
 
 
 def code_dirs() -> list[str]:
-    """Every integration and script folder of the pack (each holds <Name>.py)."""
+    """Every integration and script folder of the pack (each holds <Name>.py), and every ApiModule folder."""
     found: list[str] = []
-    for folder in PACK_CODE_FOLDERS:
+    for folder in PACK_CODE_FOLDERS + (API_MODULES_FOLDER,):
         base = os.path.join(ROOT, folder)
         if os.path.isdir(base):
             found.extend(os.path.join(base, name) for name in sorted(os.listdir(base))

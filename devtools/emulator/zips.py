@@ -13,15 +13,25 @@ from . import content
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # fixed, so the same request always yields the same bytes
 
 
-def make_zip(files: dict[str, bytes]) -> bytes:
-    """A deflated zip holding each name -> bytes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
+def make_zip(files: dict[str, bytes] | Iterable[tuple[str, bytes]], compression: int = zipfile.ZIP_DEFLATED,
+             force_zip64: bool = False, seekable: bool = True) -> bytes:
+    """A zip holding each name -> bytes (the one zip builder of the emulator and the tests).
+
+    A name ending in / is a directory entry. seekable=False writes as to a pipe, so every entry gets a data
+    descriptor (its sizes follow its data), as a streaming server's zips do.
+    """
+    items = files.items() if isinstance(files, dict) else files
+    target = io.BytesIO() if seekable else _Pipe()
+    with zipfile.ZipFile(cast(IO[bytes], target), 'w', compression) as archive:
+        for name, data in items:
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return buffer.getvalue()
+            info.compress_type = compression
+            if name.endswith('/'):
+                archive.writestr(info, b'')
+                continue
+            with archive.open(info, 'w', force_zip64=force_zip64) as entry:
+                entry.write(data)
+    return target.getvalue() if isinstance(target, io.BytesIO) else target.drain()
 
 
 class _Pipe:

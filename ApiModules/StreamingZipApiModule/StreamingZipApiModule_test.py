@@ -1,4 +1,4 @@
-"""Unit tests of the single-pass zip extraction region of Cortex XDR - Response Actions (deterministic)."""
+"""Unit tests of StreamingZipApiModule: the single-pass engine, the two-pass fallback and extract_zip (deterministic)."""
 import hashlib
 import io
 import itertools
@@ -11,7 +11,9 @@ import zlib
 import pytest
 from typing import Any
 
-from CortexXDRResponse import StreamingZipExtractor, ZipStreamError, ZipStreamUnsupported, zip_check_name
+from devtools.emulator.zips import make_zip
+from StreamingZipApiModule import (StreamingZipExtractor, ZipLimits, ZipStreamError, ZipStreamUnsupported,
+                                   check_entry_name, extract_complete_zip)
 
 MiB = 1 << 20
 
@@ -67,27 +69,8 @@ def build_zip(entries, comment=b'', zip64_end=False, trailing=b'', eocd=None):
 
 
 def zipfile_bytes(files, compression=zipfile.ZIP_DEFLATED, force_zip64=False, seekable=True):
-    """Build a zip with the standard zipfile module (unseekable output gives data descriptors)."""
-    class Unseekable(io.RawIOBase):
-        def __init__(self):
-            self.buf = bytearray()
-
-        def writable(self):
-            return True
-
-        def write(self, b):
-            self.buf += b
-            return len(b)
-
-    target: Any = io.BytesIO() if seekable else Unseekable()
-    with zipfile.ZipFile(target, 'w', compression=compression) as zf:
-        for name, data in files:
-            if name.endswith('/'):
-                zf.writestr(name, b'')
-                continue
-            with zf.open(name, 'w', force_zip64=force_zip64) as f:
-                f.write(data)
-    return bytes(target.getvalue() if seekable else target.buf)
+    """A zip from the standard zipfile module (the emulator's make_zip; unseekable output gives data descriptors)."""
+    return make_zip(list(files), compression=compression, force_zip64=force_zip64, seekable=seekable)
 
 
 def rand_bytes(n, seed=0):
@@ -121,7 +104,7 @@ def run(staging, chunks, max_total=1 << 30, max_ratio=100.0, max_entries=1000, *
     def new_path():
         i = next(counter)
         return f'id{i}', str(staging / f'file{i}')
-    return StreamingZipExtractor(str(staging), new_path, max_total, max_ratio, max_entries, **kw).extract(chunks)
+    return StreamingZipExtractor(str(staging), new_path, ZipLimits(max_total, max_ratio, max_entries), **kw).extract(chunks)
 
 
 def expect_error(staging, data, match=None, **kw):
@@ -290,7 +273,7 @@ def test_duplicate_names(staging, names):
 def test_safe_names_accepted():
     """Given odd but safe names, When checked, Then they are accepted."""
     for name in ['a..b', '..a', 'x/y..', 'dir/', './x']:
-        zip_check_name(name)
+        check_entry_name(name)
 
 
 def test_directory_with_content(staging):
@@ -437,7 +420,7 @@ def test_garbage_between_entries_and_not_a_zip(staging):
 def test_new_path_outside_staging(staging, tmp_path):
     """Given a new_path callback pointing outside the staging folder, Then it is refused."""
     with pytest.raises(ValueError):
-        StreamingZipExtractor(str(staging), lambda: ('x', str(tmp_path / 'outside')), 1 << 20, 100, 10).extract(
+        StreamingZipExtractor(str(staging), lambda: ('x', str(tmp_path / 'outside')), ZipLimits(1 << 20, 100, 10)).extract(
             [zipfile_bytes(FILES)])
     assert not (tmp_path / 'outside').exists()
 
@@ -494,7 +477,7 @@ def test_unsupported_late_has_no_replay(staging):
         REPLAY_LIMIT = 64
     data = build_zip([{'name': 'a', 'data': rand_bytes(500)}, {'name': 'b', 'data': b'', 'method': 12}])
     with pytest.raises(ZipStreamUnsupported) as info:
-        Small(str(staging), lambda: ('1', str(staging / 'x')), 1 << 20, 100, 10).extract(chunked(data, 10))
+        Small(str(staging), lambda: ('1', str(staging / 'x')), ZipLimits(1 << 20, 100, 10)).extract(chunked(data, 10))
     assert info.value.replay is None and info.value.zip_path is None
     assert os.listdir(staging) == []
 
@@ -505,7 +488,7 @@ def test_existing_file_is_never_overwritten_or_removed(staging):
     existing = staging / 'mine'
     existing.write_bytes(b'keep me')
     with pytest.raises(FileExistsError):
-        StreamingZipExtractor(str(staging), lambda: ('x', str(existing)), 1 << 20, 100, 10).extract(
+        StreamingZipExtractor(str(staging), lambda: ('x', str(existing)), ZipLimits(1 << 20, 100, 10)).extract(
             [zipfile_bytes(FILES)])
     assert existing.read_bytes() == b'keep me' and os.listdir(staging) == ['mine']
 
@@ -515,7 +498,7 @@ def test_subset_of_hashes(staging, worker_threads):
     """Given hashes=('sha256',), When extracted, Then CRC32 and SHA256 are reported and MD5/SHA1 are None."""
     data = zipfile_bytes(FILES)
     counter = itertools.count()
-    results = StreamingZipExtractor(str(staging), lambda: ('i', str(staging / str(next(counter)))), 1 << 20, 100, 10,
+    results = StreamingZipExtractor(str(staging), lambda: ('i', str(staging / str(next(counter)))), ZipLimits(1 << 20, 100, 10),
                                     hashes=('sha256',), worker_threads=worker_threads).extract([data])
     assert results[0]['sha256'] == hashlib.sha256(FILES[0][1]).hexdigest()
     assert results[0]['crc32'] == zlib.crc32(FILES[0][1])
@@ -541,3 +524,37 @@ def test_write_failure_on_a_worker_is_raised_and_nothing_is_kept(staging, monkey
         run(staging, chunked(data, MiB), worker_threads=worker_threads)
     assert os.listdir(staging) == []
     assert len(calls) == 3
+
+
+def test_two_pass_total_cap_counts_declared_sizes(staging):
+    """
+    Given an archive whose entries together declare more than the size cap
+    When the two-pass path inspects it
+    Then it is refused before anything is extracted
+    """
+    archive = staging / 'a.zip'
+    archive.write_bytes(zipfile_bytes([('a', b'x' * 700000), ('b', b'x' * 700000)], zipfile.ZIP_STORED))
+    written = []
+    with pytest.raises(ZipStreamError, match='expands to more than'):
+        extract_complete_zip(str(archive), ZipLimits(MiB, 100, 10), lambda: written.append(1) or ('x', str(staging / 'x')))
+    assert written == []
+
+
+@pytest.mark.parametrize('name, problem', [
+    pytest.param('C/Users/a.txt', None, id='relative'),
+    pytest.param('a/../../b', 'outside the extraction folder', id='parent'),
+    pytest.param('\\\\server\\share', 'absolute path', id='unc'),
+    pytest.param('..\\x', 'outside the extraction folder', id='parent-backslash'),
+    pytest.param('D:x', 'absolute path', id='drive'),
+])
+def test_one_name_check_for_both_paths(name, problem):
+    """
+    Given entry names
+    When checked by the one name check both extraction paths use
+    Then relative names pass and absolute, drive, parent and UNC names are refused
+    """
+    if problem is None:
+        assert check_entry_name(name) == name
+    else:
+        with pytest.raises(ZipStreamError, match=problem):
+            check_entry_name(name)
