@@ -49,7 +49,7 @@ MAX_WAIT_PER_COMMAND_SECONDS = 15.0  # commands must return quickly; longer wait
 MAX_REDIRECT_HOPS = 3
 MAX_JSON_REPLY_BYTES = 64 * MEBIBYTE
 DEFAULT_COMMAND_BUDGET_SECONDS = 240  # below XSOAR's default 5-minute command timeout
-WEB_SCHEMES = ('https', 'http')
+WEB_SCHEMES = ('https://', 'http://')
 CREDENTIAL_HEADERS = ('authorization', 'cookie', 'proxy-authorization')
 
 MIN_POLLING_INTERVAL = 10  # the server never schedules a polling round sooner
@@ -130,8 +130,8 @@ def describe_failure(error: BaseException) -> str:
 
 def log_unexpected(error: BaseException, secrets_to_hide: Iterable[str]) -> None:
     """An exception that is not one of our messages: its class and traceback at debug level, redacted."""
-    if isinstance(error, DemistoException) and not error.__cause__ and not error.__context__:
-        return
+    if isinstance(error, DemistoException):
+        return  # one of our own messages: it says everything
     trace = ''.join(traceback.format_exception(type(error), error, error.__traceback__))
     demisto.debug(redact(f'unexpected {type(error).__name__}:\n{trace}', secrets_to_hide))
 
@@ -199,7 +199,7 @@ def bool_arg(args: dict[str, Any], name: str, default: bool = False) -> bool:
     return BOOLEAN_WORDS[text]
 
 
-def number_arg(args: dict[str, Any], name: str, default: int, minimum: int = 1, maximum: int = 10 ** 9) -> int:
+def number_arg(args: dict[str, Any], name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
     """A whole number (text such as "30" or "30.0", a number, or a one-item list) within [minimum, maximum].
 
     Errors quote the value as typed, never a float-rounded form of it.
@@ -207,11 +207,12 @@ def number_arg(args: dict[str, Any], name: str, default: int, minimum: int = 1, 
     text = single_arg(args, name)
     if not text:
         return default
+    bounds = f'between {minimum} and {maximum}' if maximum is not None else f'{minimum} or more'
     if not re.fullmatch(r'\d+(\.0*)?', text):
-        raise DemistoException(f'{name} must be a whole number from {minimum} to {maximum}, got "{text[:50]}".')
+        raise DemistoException(f'{name} must be a whole number {bounds}, got "{text[:50]}".')
     number = int(text.split('.')[0])
-    if not minimum <= number <= maximum:
-        raise DemistoException(f'{name} must be from {minimum} to {maximum}, got {text[:50]}.')
+    if number < minimum or (maximum is not None and number > maximum):
+        raise DemistoException(f'{name} must be {bounds}, got {text[:50]}.')
     return number
 
 # endregion
@@ -353,7 +354,7 @@ def origin_of(url: str, what: str = 'URL') -> Origin:
     except Exception:  # urllib3 raises LocationParseError and others for unparseable hosts
         raise DemistoException(f'The {what} "{shown}" was refused: its host cannot be parsed.') from None
     scheme = (parsed.scheme or '').lower()
-    if scheme not in WEB_SCHEMES:
+    if scheme + '://' not in WEB_SCHEMES:
         raise DemistoException(f'The {what} "{shown}" was refused: only https:// (or http://) URLs are used.')
     if parsed.auth is not None or '@' in (text.split('//', 1)[-1].split('/', 1)[0]):
         raise DemistoException(f'The {what} "{shown}" was refused: it holds a user name or password (user@host).')
@@ -705,7 +706,7 @@ def transport_failure(vendor: str, what: str, error: BaseException) -> Transport
     elif isinstance(error, requests.exceptions.ProxyError):
         reason = 'the proxy refused the connection (check "Use system proxy settings")'
     elif isinstance(error, requests.exceptions.ConnectTimeout):
-        reason = 'no reply in time (no connection could be made; check the server URL and the timeout setting)'
+        reason = 'no connection in time (no reply in time: check the server URL and the timeout setting)'
     elif isinstance(error, requests.exceptions.Timeout):
         reason = 'no reply in time (check the timeout setting)'
     elif isinstance(error, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
@@ -713,7 +714,8 @@ def transport_failure(vendor: str, what: str, error: BaseException) -> Transport
     elif before_sending:
         reason = 'connection problem: the host could not be reached (check the server URL and the network)'
     else:
-        reason = 'connection problem: the connection was closed or reset before a reply arrived'
+        reason = ('connection problem: the host could not be reached, or it closed or reset the connection before a '
+                  'reply arrived')
     return TransportFailure(f'{vendor} API call {what} failed: {reason}.', sent=not before_sending)
 
 
@@ -777,8 +779,9 @@ class PollingArgs:
     def __init__(self, args: dict[str, Any], default_enabled: bool, default_interval: int = 60,
                  default_timeout: int = 600):
         self.enabled = bool_arg(args, 'polling', default_enabled)
+        # below the server's minimum interval the server would wait the minimum anyway, so it is raised to it
         self.interval = max(MIN_POLLING_INTERVAL, number_arg(args, 'interval_in_seconds', default_interval, 1, 24 * 3600))
-        self.timeout = number_arg(args, 'timeout_in_seconds', default_timeout, 1, MAX_POLLING_TIMEOUT)
+        self.timeout = number_arg(args, 'timeout_in_seconds', default_timeout, self.interval, MAX_POLLING_TIMEOUT)
         started = single_arg(args, 'polling_started')
         self.started = float(started) if re.fullmatch(r'\d+(\.\d+)?', started) else time.time()
 
@@ -864,11 +867,11 @@ def path_os_names(path: str) -> list[str]:
 # region partial failure
 
 
-def partial_failure_results(results: list[Any], failed: list[str], total: int, what: str) -> list[Any]:
+def partial_failure_results(results: list[Any], failures: list[str], every_target_failed: bool, what: str) -> list[Any]:
     """The one rule of both integrations: every target failed -> an error entry as well; some failed -> the
     results only (their context and readable output name the failed targets), so a playbook continues."""
-    if failed and len(failed) >= total:
-        message = '{} failed for every target ({}):\n{}'.format(what, len(failed), '\n'.join(failed))
+    if failures and every_target_failed:
+        message = '{} failed for every target ({}):\n{}'.format(what, len(failures), '\n'.join(failures))
         return results + [CommandResults(entry_type=EntryType.ERROR, content_format=EntryFormat.MARKDOWN,
                                          readable_output=message, raw_response=message)]
     return results

@@ -7,7 +7,6 @@ anything else (KeyError, AttributeError, TypeError, ...) is a bug.
 import json
 
 import CortexXDRResponse as xdr
-import pytest
 from CommonServerPython import DemistoException
 from tests.strategies import SETTINGS, json_values  # first: it skips this module where hypothesis is absent
 

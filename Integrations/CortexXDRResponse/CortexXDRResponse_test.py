@@ -238,7 +238,7 @@ def test_describe_failure_never_names_a_python_type(error):
     ({'url': 'api-tenant'}, 'must start with https://'),
     ({'credentials': {'identifier': '', 'password': ''}}, 'API key ID and API key are required'),
     ({'auth_type': 'Basic'}, 'Standard or Advanced'),
-    ({'max_concurrency': '11'}, 'from 1 to 10'),
+    ({'max_concurrency': '11'}, 'between 1 and 10'),
     ({'max_concurrency': 'many'}, 'whole number'),
     ({'timeout': '-5'}, 'whole number'),
 ])
@@ -1012,7 +1012,7 @@ def test_generic_paths_are_sorted_by_os():
     ({'endpoint_ids': 'e1', 'generic_file_path': 'relative.txt'}, 'neither a Windows path'),
     ({'windows_file_paths': 'C:\\a'}, 'endpoint_ids is required'),
     ({'endpoint_ids': 'e1', 'windows_file_paths': 'C:\\a', 'incident_id': 'abc'}, 'incident_id'),
-    ({'endpoint_ids': 'e1', 'windows_file_paths': 'C:\\a', 'max_entries': '0'}, 'max_entries must be from 1'),
+    ({'endpoint_ids': 'e1', 'windows_file_paths': 'C:\\a', 'max_entries': '0'}, 'max_entries must be 1 or more'),
     ({'endpoint_ids': 'e1', 'windows_file_paths': 'C:\\a', 'polling': 'maybe'}, 'polling must be true or false'),
     ({'endpoint_ids': [{'id': 1}], 'windows_file_paths': 'C:\\a'}, 'nested object'),
 ])

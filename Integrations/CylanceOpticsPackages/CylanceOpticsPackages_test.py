@@ -17,7 +17,7 @@ import requests
 
 import CommonServerPython
 import demistomock as demisto
-from CommonServerPython import CommandResults, DemistoException
+from CommonServerPython import CommandResults, DemistoException, EntryType
 import CylanceOpticsPackages as cyl
 
 BASE = 'https://protectapi.cylance.com'
@@ -356,6 +356,15 @@ def test_token_request_body(client, requests_mock):
         'opticspkgconfig:list'
 
 
+def cached_tokens_of(runtime, client=None):
+    """The token cache of the credentials the client uses (the cache is keyed by their fingerprint)."""
+    return runtime['tokens'][(client or make_client())._params.credentials_key()]
+
+
+def seed_tokens(runtime, tokens, client=None):
+    runtime['tokens'] = {(client or make_client())._params.credentials_key(): tokens}
+
+
 def test_tokens_are_cached_per_scope(client, requests_mock, runtime):
     """Given commands with two scopes run in turn, then by a new client
     When tokens are needed
@@ -372,7 +381,7 @@ def test_tokens_are_cached_per_scope(client, requests_mock, runtime):
     assert scopes == ['opticspkgconfig:read', 'opticspkgconfig:list']
     sent = [r.headers['Authorization'] for r in api_calls(requests_mock)]
     assert sent == ['Bearer ' + issued[0]] * 2 + ['Bearer ' + issued[1]]
-    assert set(runtime['tokens']) == {cyl.SCOPE_PACKAGE_READ, cyl.SCOPE_PACKAGE_LIST}
+    assert set(cached_tokens_of(runtime)) == {cyl.SCOPE_PACKAGE_READ, cyl.SCOPE_PACKAGE_LIST}
     cyl.get_package_command(make_client(), {'package_id': PACKAGE_ID})
     assert len(scopes) == 2 and requests_mock.last_request.headers['Authorization'] == 'Bearer ' + issued[0]
 
@@ -384,7 +393,7 @@ def test_cached_token_expiry_follows_the_token(client, requests_mock, runtime):
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, json=load('get_package.json'))
     cyl.get_package_command(client, {'package_id': PACKAGE_ID})
-    cached = runtime['tokens'][cyl.SCOPE_PACKAGE_READ]
+    cached = cached_tokens_of(runtime)[cyl.SCOPE_PACKAGE_READ]
     assert cached['expires'] == jwt.decode(cached['token'], options={'verify_signature': False})['exp']
 
 
@@ -392,7 +401,7 @@ def test_expired_cached_token_is_renewed(client, requests_mock, runtime):
     """Given a cached token inside the refresh margin
     When a command runs
     Then a new token is requested first and used."""
-    runtime['tokens'] = {cyl.SCOPE_PACKAGE_READ: {'token': 'old', 'expires': time.time() + 30}}
+    seed_tokens(runtime, {cyl.SCOPE_PACKAGE_READ: {'token': 'old', 'expires': time.time() + 30}})
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, json=load('get_package.json'))
     cyl.get_package_command(client, {'package_id': PACKAGE_ID})
@@ -406,7 +415,7 @@ def test_odd_cache_entries_are_replaced(client, requests_mock, runtime, cached):
     """Given a malformed token cache entry
     When a command runs
     Then a new token is requested instead of failing."""
-    runtime['tokens'] = {cyl.SCOPE_PACKAGE_READ: cached}
+    seed_tokens(runtime, {cyl.SCOPE_PACKAGE_READ: cached})
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, json=load('get_package.json'))
     cyl.get_package_command(client, {'package_id': PACKAGE_ID})
@@ -431,7 +440,7 @@ def test_context_without_versioning(client, requests_mock, monkeypatch):
     requests_mock.get(GET_URL, json=load('get_package.json'))
     cyl.get_package_command(client, {'package_id': PACKAGE_ID})
     cyl.get_package_command(client, {'package_id': PACKAGE_ID})
-    assert list(plain['tokens']) == [cyl.SCOPE_PACKAGE_READ]
+    assert list(plain['tokens'][client._params.credentials_key()]) == [cyl.SCOPE_PACKAGE_READ]
     assert len(api_calls(requests_mock, '/auth/')) == 1
 
 
@@ -439,7 +448,7 @@ def test_401_refreshes_once_then_succeeds(client, requests_mock, runtime):
     """Given a cached token the API has revoked
     When a command runs
     Then one new token is requested and the call succeeds with it."""
-    runtime['tokens'] = {cyl.SCOPE_PACKAGE_READ: {'token': 'revoked', 'expires': time.time() + 1000}}
+    seed_tokens(runtime, {cyl.SCOPE_PACKAGE_READ: {'token': 'revoked', 'expires': time.time() + 1000}})
     issued: list[str] = []
     token_endpoint(requests_mock, issued=issued)
     requests_mock.get(GET_URL, [{'status_code': 401, 'json': {'message': 'expired'}},
@@ -447,7 +456,7 @@ def test_401_refreshes_once_then_succeeds(client, requests_mock, runtime):
     result = cyl.get_package_command(client, {'package_id': PACKAGE_ID})
     assert result.outputs['packageId'] == PACKAGE_ID
     assert [r.headers['Authorization'] for r in api_calls(requests_mock)] == ['Bearer revoked', 'Bearer ' + issued[0]]
-    assert runtime['tokens'][cyl.SCOPE_PACKAGE_READ]['token'] == issued[0]
+    assert cached_tokens_of(runtime)[cyl.SCOPE_PACKAGE_READ]['token'] == issued[0]
 
 
 def test_401_after_refresh_is_a_clear_error(client, requests_mock):
@@ -606,7 +615,7 @@ def test_token_endpoint_unreachable(client, requests_mock):
     When a command runs
     Then the error names the token call and the reason in words."""
     requests_mock.post(TOKEN_URL, exc=requests.exceptions.ConnectionError)
-    with pytest.raises(DemistoException, match='auth/v2/token failed: the host could not be reached'):
+    with pytest.raises(DemistoException, match='auth/v2/token failed: connection problem: the host could not be reached'):
         cyl.list_packages_command(client, {})
 
 
@@ -748,17 +757,28 @@ def test_get_package_polling_reports_a_failed_upload(client, requests_mock, stat
 
 
 def test_get_package_polling_stops_at_the_timeout(client, requests_mock):
-    """Given a package started long ago
+    """Given a package Cylance keeps in started past the polling timeout
     When get-package polls with a 60 s timeout
-    Then it stops polling and returns the package as it is."""
+    Then polling ends with an error saying the package is not ready after that time, naming it."""
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, json=started_package('2020-01-01T00:00:00Z'))
-    result = cyl.get_package_command(client, {'package_id': PACKAGE_ID, 'polling': 'true',
-                                              'timeout_in_seconds': '60'})
-    assert schedule_of(result) is None and result.outputs['status'] == 'started'
+    with pytest.raises(DemistoException, match=f'Package {PACKAGE_ID} is not ready after [0-9]+ s.*started'):
+        cyl.get_package_command(client, {'package_id': PACKAGE_ID, 'polling': 'true', 'timeout_in_seconds': '60'})
 
 
-@pytest.mark.parametrize('args, problem', [({'interval_in_seconds': '5'}, 'between 10 and 3600'),
+def test_create_package_polling_ends_at_its_timeout(client, requests_mock):
+    """Given a new package whose upload Cylance never finishes processing
+    When the polling round after timeout_in_seconds runs (polling started 120 s ago)
+    Then it ends with "not ready after 120 s" and the package id."""
+    token_endpoint(requests_mock)
+    requests_mock.get(GET_URL, json=started_package(None))
+    args = {'package_id': PACKAGE_ID, 'polling': 'true', 'timeout_in_seconds': '60',
+            'polling_started': str(int(time.time()) - 120)}
+    with pytest.raises(DemistoException, match=f'Package {PACKAGE_ID} is not ready after 12[0-9] s'):
+        cyl.get_package_command(client, args)
+
+
+@pytest.mark.parametrize('args, problem', [({'interval_in_seconds': '0'}, 'between 1 and 86400'),
                                            ({'interval_in_seconds': '60', 'timeout_in_seconds': '30'},
                                             'timeout_in_seconds must be between 60'),
                                            ({'polling': 'maybe'}, 'polling must be true or false')])
@@ -934,8 +954,7 @@ def test_download_from_the_api_host_may_carry_the_token(client, requests_mock, r
 
 @pytest.mark.parametrize('url', ['http://protectapi.cylance.com/f.zip', 'https://protectapi.cylance.com:8443/f.zip',
                                  'https://protectapi.cylance.com.evil.example/f.zip',
-                                 'https://evil.example/protectapi.cylance.com/f.zip',
-                                 'https://protectapi.cylance.com@evil.example/f.zip'])
+                                 'https://evil.example/protectapi.cylance.com/f.zip'])
 def test_download_token_never_leaves_the_api_server(client, requests_mock, url):
     """Given download URLs that only look like the API host
     When they are downloaded
@@ -1057,16 +1076,27 @@ def test_download_file_name_is_safe(client, requests_mock, file_name, expected):
     assert cyl.download_package_command(client, {'package_id': PACKAGE_ID})[1]['File'] == expected
 
 
-@pytest.mark.parametrize('url', [None, '', 'ftp://host/file', 5])
-def test_download_without_url(client, requests_mock, tmp_path, url):
-    """Given a package without a usable download URL
+@pytest.mark.parametrize('url, problem', [
+    pytest.param(None, 'has no download URL', id='none'),
+    pytest.param('', 'has no download URL', id='empty'),
+    pytest.param('ftp://host/file', 'refused: only https', id='ftp'),
+    pytest.param(5, 'refused: only https', id='number'),
+    pytest.param('javascript:alert(1)', 'refused: only https', id='javascript'),
+    pytest.param('https://protectapi.cylance.com@evil.example/f.zip', 'refused: it holds a user name', id='userinfo'),
+    pytest.param('https://evil.example\\@protectapi.cylance.com/f.zip', 'refused: it holds a backslash',
+                 id='backslash'),
+])
+def test_download_without_url(client, requests_mock, tmp_path, url, problem):
+    """Given a package without a usable download URL (absent, another scheme, or one that parsers read as two
+    different hosts)
     When it is downloaded
-    Then the error says so and nothing is written."""
+    Then the error says so, nothing is fetched from it and nothing is written."""
     token_endpoint(requests_mock)
     requests_mock.get(GET_URL, json=package_with(url, 3))
-    with pytest.raises(DemistoException, match='has no download URL'):
+    with pytest.raises(DemistoException, match=problem):
         cyl.download_package_command(client, {'package_id': PACKAGE_ID})
     assert os.listdir(tmp_path) == []
+    assert [r.url for r in requests_mock.request_history if 'evil' in r.url] == []
 
 
 # ---------------------------------------------------------------- cylance-optics-create-package
@@ -1210,7 +1240,7 @@ def test_create_package_upload_refused(client, requests_mock, war_room):
 
 
 def test_create_package_upload_retried_with_the_whole_file(requests_mock, war_room):
-    """Given a busy upload location
+    """Given a busy upload location (503 with Retry-After: it certainly did not take the file)
     When create-package runs
     Then the upload is retried with the whole file again."""
     client = make_client()
@@ -1221,6 +1251,8 @@ def test_create_package_upload_retried_with_the_whole_file(requests_mock, war_ro
     def upload(request, context):
         bodies.append(request.body.read())
         context.status_code = 503 if len(bodies) == 1 else 200
+        if len(bodies) == 1:
+            context.headers['Retry-After'] = '0'  # the storage host says it did not take the file
         return ''
     requests_mock.put(UPLOAD_URL, text=upload)
     war_room('17@1', 'a.py', SCRIPT)
@@ -1413,10 +1445,13 @@ def test_get_execution_names_the_device_when_counts_tell(client, requests_mock):
     token_endpoint(requests_mock)
     requests_mock.get(EXECUTION_URL, json=execution_at({'acked': 1, 'failed': 1, 'succeeded': 0}, deviceCount=1,
                                                        target={'devices': [FAILING_DEVICE]}))
-    result = cyl.get_execution_command(client, {'execution_id': EXECUTION_ID})
+    result, error = cyl.get_execution_command(client, {'execution_id': EXECUTION_ID})
     progress = context_of(result, 'CylanceOptics.Execution')[0]['progress']
     assert progress['notSucceededDevices'] == [FAILING_DEVICE]
+    assert progress['failures'] == [{'device': FAILING_DEVICE, 'reason': 'did not succeed (failed or offline)'}]
     assert f'1 device(s) did not succeed: {FAILING_DEVICE}' in result.readable_output
+    assert FAILING_DEVICE in result.readable_output.split('|Target|')[1]  # the table names the device
+    assert error.entry_type == EntryType.ERROR  # its only device failed: every target failed
 
 
 def test_get_execution_timeout_reports_what_is_pending(client, requests_mock):
