@@ -333,7 +333,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.emu.gate.release()
             if acquired:
                 self.emu.slots.release()
-            self.record(method, parsed)
+            if entry is not None:
+                entry.update(status=self._status, bytes_sent=self._sent)
 
     def admit(self, path: str) -> None:
         """Pass the WAN gate (waiting the latency) or raise the 429 of a full concurrent-request limit."""
