@@ -187,7 +187,8 @@ def readable_text(entries: list[dict[str, Any]]) -> str:
 def assert_plain_error(entries: list[dict[str, Any]]) -> str:
     """There is an error entry and it names no Python type and holds no traceback; its text is returned."""
     text = error_text(entries)
-    assert text, 'no error entry: {}'.format(json.dumps(entries, default=str)[:600])
+    shown = json.dumps(entries, default=str)[:600]
+    assert text, f'no error entry: {shown}'
     assert not TYPE_NAME.search(text), f'the analyst reads a Python type name or traceback: {text[:600]}'
     return text
 

@@ -51,8 +51,8 @@ def redirect_cases(calls: list[Call], auths: tuple[str, ...]):
 def assert_not_followed(hostile, origin, entries):
     leaks = credential_leaks(origin.requests())
     assert not leaks, f'credentials reached the other origin: {leaks}'
-    assert origin.requests() == [], 'the API call followed the redirect to {}: {}'.format(
-        origin.url, [(r.method, r.path) for r in origin.requests()])
+    followed = [(r.method, r.path) for r in origin.requests()]
+    assert followed == [], f'the API call followed the redirect to {origin.url}: {followed}'
     text = assert_plain_error(entries)
     assert 'redirect' in text.lower(), f'the error does not say the API answered with a redirect: {text[:500]}'
 
