@@ -5,11 +5,13 @@ The core knows none of them: it routes a request to the first vendor whose ``own
 ``/_storage/<kind>/<item>/<name>`` (pre-signed style, no auth) from the vendors' ``storage`` and answers the
 control API under ``/_emulator/`` (faults, request log, reset).
 
-Fault rules (``{"path": substring or "*", "kind": ..., "count": N or null, ...}``), per run or added per request:
-status (``status``, optional ``body``, ``retry_after``), latency (``seconds``), reset (connection closed part-way
-through the body), non_json, missing_keys, and the download kinds a vendor applies itself (truncated_zip, zip_slip,
-zip_bomb, many_entries, large_file).
+Fault rules (``{"path": substring or "*", "kind": ..., "count": N or null, ...}``, optionally ``"method"`` and
+``"exact": true`` for an exact path), per run or added per request: status (``status``, optional ``body``,
+``retry_after``), latency (``seconds``), reset (connection closed part-way through the body), non_json,
+missing_keys, and the download kinds a vendor applies itself (truncated_zip, zip_slip, zip_bomb, many_entries,
+large_file). The hostile kinds (a server on the other side of a trust boundary) are described in HOSTILE_KINDS.
 """
+import itertools
 import json
 import socket
 import ssl
@@ -30,6 +32,25 @@ MAX_LOG = 20000
 STORAGE_PREFIX = '/_storage/'
 CONTROL_PREFIX = '/_emulator/'
 STORAGE_PATH_PARTS = 5  # '', '_storage', kind, item, name
+HUGE_PIECE = 64 * 1024
+REDIRECT_COOKIE = 'emu_lb=sticky-{}; Path=/'
+
+# Hostile fault kinds (enable per test with add_fault, or per run in ServerOptions.faults):
+HOSTILE_KINDS = {
+    'redirect': 'answer `status` (default 302) with Location `location` ({self} = this origin, {path} = the request '
+                'path and query); `cookie: true` also sets a cookie, as a load balancer would',
+    'reply': 'answer `status` (default 200) with the JSON `body` instead of the API (e.g. a crafted distribution_url)',
+    'after_commit': 'carry the request out (the action is committed), then `then`: status (`status`, default 504), '
+                    'reset (connection closed, no reply) or stall (`seconds` of silence, then closed)',
+    'trickle': 'send the reply body `bytes_per_step` (default 1) bytes every `interval` seconds (default 0.3); the '
+               'server gives up and resets after `max_seconds` (default 9)',
+    'length': 'lie about the body size: `announce` more (Content-Length `extra` bytes too large, then close), '
+              'fewer (half the size) or none (no Content-Length, the body ends when the connection closes)',
+    'huge': 'answer 200 with a generated body of `mb` MiB (default 50), streamed in 64 KiB pieces; `announce` '
+            'exact (Content-Length), none (ends at close) or chunked',
+    'package': 'Cylance: the package(s) in the reply get `fields` set and `remove` keys removed (size, downloadUrl)',
+}
+SHAPING_KINDS = ('after_commit', 'trickle', 'length')  # kinds that change how the real reply is sent
 
 
 class Reply(Exception):
@@ -106,9 +127,13 @@ class State:
             self.faults = [dict(rule) for rule in self.initial_faults]
             self.log = []
 
-    def take_fault(self, path: str) -> dict[str, Any] | None:
+    def take_fault(self, path: str, method: str | None = None) -> dict[str, Any] | None:
         with self.lock:
             for rule in self.faults:
+                if rule.get('method') and method and str(rule['method']).upper() != method:
+                    continue
+                if rule.get('exact') and rule.get('path') != path:
+                    continue
                 if rule.get('path', '*') in ('*', '') or rule['path'] in path:
                     if rule.get('count') is not None:
                         if rule['count'] <= 0:
@@ -125,6 +150,8 @@ class Handler(BaseHTTPRequestHandler):
     wbufsize = 256 * 1024
     server: '_Server'
     _status: int | str | None = None
+    _shape: dict[str, Any] | None = None  # a SHAPING_KINDS fault applied to this request's reply
+    _sent = 0  # body bytes written for this request
 
     # ------------------------------------------------------------ plumbing
 
@@ -170,9 +197,21 @@ class Handler(BaseHTTPRequestHandler):
             body = json.dumps(body).encode()
         elif isinstance(body, str):
             body = body.encode()
+        if self.ambiguous_instead(status):
+            return
+        shape = self._shape or {}
+        announce: str | None = str(len(body))
+        if shape.get('kind') == 'length':
+            mode = shape.get('announce', 'more')
+            announce = None if mode == 'none' else str(len(body) // 2) if mode == 'fewer' else \
+                str(len(body) + int(shape.get('extra', 1000)))
         self.send_response(status)
         self.send_header('Content-Type', content_type)
-        self.send_header('Content-Length', str(len(body)))
+        if announce is not None:
+            self.send_header('Content-Length', announce)
+        if shape.get('kind') == 'length':
+            self.send_header('Connection', 'close')
+            self.close_connection = True
         for name, value in (headers or {}).items():
             self.send_header(name, str(value))
         self.end_headers()
@@ -180,8 +219,48 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[:max(1, len(body) // 2)])
             self.abort()
             return
-        self.wfile.write(body)
+        if not self.write_body(body):
+            return
         self._status = status
+
+    def ambiguous_instead(self, status: int) -> bool:
+        """After a committed action (a 2xx about to be sent) under an after_commit fault: answer ambiguously."""
+        shape = self._shape
+        if not shape or shape.get('kind') != 'after_commit' or status >= HTTPStatus.BAD_REQUEST:
+            return False
+        self._shape = None
+        then = shape.get('then', 'status')
+        if then == 'status':
+            code = int(shape.get('status', HTTPStatus.GATEWAY_TIMEOUT))
+            self.send(code, {'err_code': code, 'err_msg': f'Injected {code} after the action was carried out',
+                             'message': f'Injected {code} after the action was carried out'})
+            self._status = f'{code}-after-commit'
+            return True
+        if then == 'stall':
+            self.emu.wait(float(shape.get('seconds', 5)))
+        self.abort()
+        self._status = f'{then}-after-commit'
+        return True
+
+    def write_body(self, data: bytes) -> bool:
+        """Write body bytes (slowly under a trickle fault); False when the trickle gave up and reset."""
+        shape = self._shape or {}
+        if shape.get('kind') != 'trickle':
+            self.wfile.write(data)
+            self._sent += len(data)
+            return True
+        step = max(1, int(shape.get('bytes_per_step', 1)))
+        interval = float(shape.get('interval', 0.3))
+        deadline = shape.setdefault('_deadline', time.monotonic() + float(shape.get('max_seconds', 9)))
+        for offset in range(0, len(data), step):
+            if time.monotonic() >= deadline:
+                self.abort()
+                return False
+            self.wfile.write(data[offset:offset + step])
+            self.wfile.flush()
+            self._sent += len(data[offset:offset + step])
+            self.emu.wait(interval)
+        return True
 
     def abort(self) -> None:
         """Close the connection abruptly (RST), part-way through a body."""
@@ -213,9 +292,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.abort()
                 return
             if length is None:
-                self.wfile.write(b'%x\r\n%s\r\n' % (len(chunk), chunk))
-            else:
-                self.wfile.write(chunk)
+                self.wfile.write(b'%x\r\n' % len(chunk))
+                if not self.write_body(chunk):
+                    return
+                self.wfile.write(b'\r\n')
+            elif not self.write_body(chunk):
+                return
             sent += len(chunk)
         if reset:
             self.abort()
@@ -226,7 +308,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self, method: str) -> None:
         parsed = urlparse(self.path)
-        self._status = None
+        self._status, self._shape, self._sent = None, None, 0
+        entry = self.record(method, parsed)
         if isinstance(self.wfile, ThrottledWriter):
             self.wfile.restart()
         acquired = self.emu.slots.acquire(blocking=False)
@@ -235,6 +318,8 @@ class Handler(BaseHTTPRequestHandler):
             if not acquired:
                 raise api_error(HTTPStatus.SERVICE_UNAVAILABLE, 'emulator busy', headers={'Retry-After': 1})
             body = self.read_body()
+            if entry is not None:
+                entry['body_length'] = len(body)
             if not parsed.path.startswith(CONTROL_PREFIX):
                 self.admit(parsed.path)
                 admitted = True
@@ -248,7 +333,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.emu.gate.release()
             if acquired:
                 self.emu.slots.release()
-            self.record(method, parsed)
+            if entry is not None:
+                entry.update(status=self._status, bytes_sent=self._sent)
 
     def admit(self, path: str) -> None:
         """Pass the WAN gate (waiting the latency) or raise the 429 of a full concurrent-request limit."""
@@ -263,10 +349,12 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith(CONTROL_PREFIX):
             self.control(method, path, body)
             return
-        fault = self.emu.state.take_fault(path)
+        fault = self.emu.state.take_fault(path, method)
         if fault and fault['kind'] == 'latency':
             time.sleep(float(fault.get('seconds', 1)))
             fault = None
+        if fault and fault['kind'] in SHAPING_KINDS:
+            self._shape, fault = fault, None
         vendor = self.emu.vendor_for(path)
         if fault:
             self.apply_fault(fault, vendor)
@@ -279,15 +367,19 @@ class Handler(BaseHTTPRequestHandler):
         else:
             raise api_error(HTTPStatus.NOT_FOUND, f'Unknown path {path}')
 
-    def record(self, method: str, parsed: ParseResult) -> None:
+    def record(self, method: str, parsed: ParseResult) -> dict[str, Any] | None:
+        """The request's log entry, logged when it arrives (a stalled request is in the log while it stalls);
+        status, body_length and bytes_sent are filled in as they become known. Header names only, no values."""
         if parsed.path.startswith(CONTROL_PREFIX):
-            return
-        entry = {'method': method, 'path': parsed.path, 'query': parsed.query, 'status': self._status,
+            return None
+        entry = {'method': method, 'path': parsed.path, 'query': parsed.query, 'status': None,
                  'host': self.headers.get('Host'), 'had_authorization': 'Authorization' in self.headers,
-                 'client': '{}:{}'.format(*self.client_address[:2]), 'ts': time.time()}
+                 'header_names': sorted({name.lower() for name in self.headers.keys()}), 'body_length': None,
+                 'bytes_sent': 0, 'client': '{}:{}'.format(*self.client_address[:2]), 'ts': time.time()}
         with self.emu.state.lock:
             self.emu.state.log.append(entry)
             del self.emu.state.log[:-MAX_LOG]
+        return entry
 
     # ------------------------------------------------------------ control API and faults
 
@@ -333,6 +425,40 @@ class Handler(BaseHTTPRequestHandler):
                       content_type='text/html')
         elif kind == 'missing_keys':
             self.send(HTTPStatus.OK, fault.get('body', vendor.missing_keys_body() if vendor else {}))
+        elif kind == 'reply':
+            self.send(int(fault.get('status', HTTPStatus.OK)), fault.get('body', {}))
+        elif kind == 'redirect':
+            location = str(fault.get('location', '{self}{path}')).replace('{self}', self.base_url()).replace(
+                '{path}', self.path)
+            headers = {'Location': location}
+            if fault.get('cookie'):
+                headers['Set-Cookie'] = REDIRECT_COOKIE.format(next(self.emu.cookie_counter))
+            self.send(int(fault.get('status', HTTPStatus.FOUND)), b'', content_type='text/plain', headers=headers)
+        elif kind == 'huge':
+            self.send_huge(int(float(fault.get('mb', 50)) * 1024 * 1024), str(fault.get('announce', 'exact')))
+
+    def send_huge(self, size: int, announce: str) -> None:
+        """A generated body of size bytes in HUGE_PIECE pieces (memory stays flat), until the client hangs up."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header('Content-Type', 'application/octet-stream')
+        if announce == 'exact':
+            self.send_header('Content-Length', str(size))
+        elif announce == 'chunked':
+            self.send_header('Transfer-Encoding', 'chunked')
+        else:
+            self.send_header('Connection', 'close')
+            self.close_connection = True
+        self.end_headers()
+        piece = bytes(range(256)) * (HUGE_PIECE // 256)
+        left = size
+        while left > 0:
+            part = piece[:min(left, HUGE_PIECE)]
+            self.wfile.write(b'%x\r\n%s\r\n' % (len(part), part) if announce == 'chunked' else part)
+            self._sent += len(part)
+            left -= len(part)
+        if announce == 'chunked':
+            self.wfile.write(b'0\r\n\r\n')
+        self._status = HTTPStatus.OK
 
     # ------------------------------------------------------------ storage (pre-signed style, no auth)
 
@@ -366,13 +492,24 @@ class EmulatorCore:
         self.state = State(list(options.faults))
         self.gate = RequestGate(options.latency_ms, options.concurrent_request_limit, options.retry_after_seconds)
         self.vendors = [vendor_class(self) for vendor_class in vendor_classes]
+        self.cookie_counter = itertools.count(1)
+        self._stopping = threading.Event()  # wakes stalled and trickling replies when the server stops
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def vendor_for(self, path: str) -> Vendor | None:
         return next((vendor for vendor in self.vendors if vendor.owns(path)), None)
 
+    def vendor(self, vendor_class: type[Vendor]) -> Any:
+        """The running instance of one vendor API (its state: actions, executions, token requests...)."""
+        return next(vendor for vendor in self.vendors if isinstance(vendor, vendor_class))
+
+    def wait(self, seconds: float) -> None:
+        """Sleep for a hostile reply (not time.sleep, which tests may patch); cut short when the server stops."""
+        self._stopping.wait(max(0.0, seconds))
+
     def start(self) -> 'EmulatorCore':
+        self._stopping.clear()
         server = _Server((self.options.host, self.options.port), Handler)
         server.emulator = self
         if self.options.tls_cert:
@@ -385,6 +522,7 @@ class EmulatorCore:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server:
             self._server.shutdown()
             self._server.server_close()

@@ -24,3 +24,7 @@ CYLANCE_APPS = {
     CYLANCE_READ_ONLY_APP['app_id']: (CYLANCE_READ_ONLY_APP['app_secret'], CYLANCE_READ_ONLY_APP['tenant_id'],
                                       ('opticspkgconfig:read',)),
 }
+# a second valid secret per app id, as during a secret rotation (the console shows old and new for a while)
+CYLANCE_ROTATED_SECRETS = {
+    CYLANCE_APP['app_id']: ('EmuCylanceRotated-8e2d4f6a-1b3c-4d5e-9f70-a1b2c3d4e5f6',),
+}

@@ -124,6 +124,10 @@ class CylanceApi(Vendor):
             self.files: dict[str, bytes] = {}  # packageId -> the uploaded file
             self.executions: dict[str, dict[str, Any]] = {}  # id -> resource, online devices, reads
             self.created: dict[str, int] = {}
+            # what a trust-boundary test checks: each token request (the signed auth_token as sent, the claims,
+            # whether it was accepted, the access token's jti) and the jti of the bearer token on each API call
+            self.token_requests: list[dict[str, Any]] = []
+            self.bearer_calls: list[dict[str, Any]] = []
 
     def next_id(self, kind: str) -> str:
         """The id of the n-th package (or execution) created since the last reset: the same in every run."""
@@ -160,14 +164,22 @@ class CylanceApi(Vendor):
         if path == TOKEN_PATH:
             if method != 'POST':
                 raise cylance_error(HTTPStatus.METHOD_NOT_ALLOWED, 'Use POST')
-            http.send(HTTPStatus.OK, {'access_token': self.issue_token(body)}, reset=reset)
+            record: dict[str, Any] = {'host': http.headers.get('Host'), 'accepted': False, 'ts': time.time()}
+            with self.lock:
+                self.token_requests.append(record)
+            token = self.issue_token(body, record)
+            record.update(accepted=True, jti=jwt.decode(token, options={'verify_signature': False})['jti'])
+            http.send(HTTPStatus.OK, {'access_token': token}, reset=reset)
             return
         matches = [(route_method, scope, route, arguments) for route_method, route_path, scope, route in ROUTES
                    if (arguments := route_arguments(route_path, path)) is not None]
         for route_method, scope, route, arguments in matches:
             if route_method == method:
                 self.require_scope(http, scope)
-                http.send(HTTPStatus.OK, route(self, query, body, *arguments), reset=reset)
+                reply = route(self, query, body, *arguments)
+                if fault and fault['kind'] == 'package':
+                    reply = override_packages(reply, fault)
+                http.send(HTTPStatus.OK, reply, reset=reset)
                 return
         if matches:
             raise cylance_error(HTTPStatus.METHOD_NOT_ALLOWED, 'Use ' + ' or '.join(sorted({m[0] for m in matches})))
@@ -175,20 +187,28 @@ class CylanceApi(Vendor):
 
     # ------------------------------------------------------------ auth
 
-    def issue_token(self, body: bytes) -> str:
+    def issue_token(self, body: bytes, record: dict[str, Any] | None = None) -> str:
+        record = {} if record is None else record
         try:
             auth_token = json.loads(body or b'{}').get('auth_token')
             unverified = jwt.decode(auth_token, options={'verify_signature': False})
         except Exception:  # any malformed body or token is the same 401 to the client
             raise cylance_error(HTTPStatus.UNAUTHORIZED, 'Invalid auth_token') from None
+        record.update(auth_token=auth_token, app_id=unverified.get('sub'), tenant_id=unverified.get('tid'),
+                      scope=unverified.get('scp'))
         app = credentials.CYLANCE_APPS.get(str(unverified.get('sub')))
         if app is None:
             raise cylance_error(HTTPStatus.UNAUTHORIZED, 'Unknown application')
         secret, tenant, granted = app
-        try:
-            claims = jwt.decode(auth_token, secret, algorithms=['HS256'], options={'verify_exp': False})
-        except jwt.PyJWTError:
-            raise cylance_error(HTTPStatus.UNAUTHORIZED, 'Invalid signature') from None
+        claims = None
+        for candidate in (secret, *credentials.CYLANCE_ROTATED_SECRETS.get(str(unverified.get('sub')), ())):
+            try:
+                claims = jwt.decode(auth_token, candidate, algorithms=['HS256'], options={'verify_exp': False})
+                break
+            except jwt.PyJWTError:
+                continue
+        if claims is None:
+            raise cylance_error(HTTPStatus.UNAUTHORIZED, 'Invalid signature')
         if claims.get('iss') != ISSUER or claims.get('tid') != tenant or not claims.get('jti'):
             raise cylance_error(HTTPStatus.BAD_REQUEST, 'Invalid claims: iss, tid and jti are required')
         try:
@@ -218,6 +238,9 @@ class CylanceApi(Vendor):
             raise cylance_error(HTTPStatus.UNAUTHORIZED, 'Token expired') from None
         except jwt.PyJWTError:
             raise cylance_error(HTTPStatus.UNAUTHORIZED, 'Invalid token') from None
+        with self.lock:
+            self.bearer_calls.append({'path': http.path, 'method': http.command, 'jti': claims.get('jti'),
+                                      'host': http.headers.get('Host')})
         if scope not in (claims.get('scp') or []):
             raise cylance_error(HTTPStatus.FORBIDDEN, f'The token lacks the {scope} scope')
 
@@ -416,6 +439,17 @@ class CylanceApi(Vendor):
         if state is None:
             raise cylance_error(HTTPStatus.NOT_FOUND, 'Execution not found')
         return self.as_reply(state['resource'])
+
+
+def override_packages(reply: Any, fault: dict[str, Any]) -> Any:
+    """A package reply (one package or a page of them) with the fault's `fields` set and `remove` keys removed."""
+    packages = reply.get('page_items') if isinstance(reply, dict) and 'page_items' in reply else [reply]
+    for package in packages or []:
+        if isinstance(package, dict) and 'packageId' in package:
+            package.update(fault.get('fields') or {})
+            for key in fault.get('remove') or []:
+                package.pop(key, None)
+    return reply
 
 
 def route_arguments(route_path: str, path: str) -> list[str] | None:
