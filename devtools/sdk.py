@@ -59,23 +59,32 @@ def copy_pack(dest_pack: str, root: str = ROOT, ignore=EXCLUDED) -> str:
     return dest_pack
 
 
-def build_scaffold(dest_dir: str, root: str = ROOT) -> str:
-    """Create the scaffold repository at dest_dir (must not exist) and return its path."""
+def build_scaffold(dest_dir: str, root: str = ROOT, pack_as_change: bool = False) -> str:
+    """Create the scaffold repository at dest_dir (must not exist) and return its path.
+
+    By default everything is committed on master. With pack_as_change only Config/ is committed and the pack is
+    added to the index on top of it, so every pack file is a new, uncommitted file: what `demisto-sdk secrets`
+    scans (the changes against HEAD, as in a content repository's pre-commit run).
+    """
     os.makedirs(dest_dir)
-    copy_pack(os.path.join(dest_dir, 'Packs', PACK_FOLDER), root)
     shutil.copytree(CONFIG_DIR, os.path.join(dest_dir, 'Config'))
     git(dest_dir, 'init', '-q', '-b', 'master')
+    if pack_as_change:
+        git(dest_dir, 'add', '-A')
+        git(dest_dir, 'commit', '-qm', 'content repository without the pack')
+    copy_pack(os.path.join(dest_dir, 'Packs', PACK_FOLDER), root)
     git(dest_dir, 'add', '-A')
-    git(dest_dir, 'commit', '-qm', 'scaffold')
+    if not pack_as_change:
+        git(dest_dir, 'commit', '-qm', 'scaffold')
     return dest_dir
 
 
 @contextmanager
-def scaffold(root: str = ROOT, keep: bool = False) -> Iterator[str]:
+def scaffold(root: str = ROOT, keep: bool = False, pack_as_change: bool = False) -> Iterator[str]:
     """A scaffold of the pack at root in a temporary folder, removed afterwards unless keep."""
     work = tempfile.mkdtemp(prefix='pack-scaffold-')
     try:
-        yield build_scaffold(os.path.join(work, 'repo'), root)
+        yield build_scaffold(os.path.join(work, 'repo'), root, pack_as_change)
     finally:
         if keep:
             print(f'scaffold kept at {work}', file=sys.stderr)

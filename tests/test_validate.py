@@ -1,6 +1,7 @@
 """Offline `demisto-sdk validate` (full offline rule set) and our own content checks, on the real pack."""
 import json
 import os
+import secrets
 
 import pytest
 import yaml
@@ -8,7 +9,7 @@ import yaml
 from devtools import content_checks
 from devtools.paths import ROOT
 from devtools.sdk import copy_pack
-from devtools.validate import run_sdk_validate
+from devtools.validate import SECRETS_IGNORE_REASONS, check_secrets_ignore, run_sdk_secrets, run_sdk_validate
 
 def test_sdk_validate_passes_on_the_pack():
     ok, output = run_sdk_validate()
@@ -30,6 +31,62 @@ def test_sdk_validate_fails_on_a_broken_pack(tmp_path):
 
 def test_content_checks_pass_on_the_pack():
     assert content_checks.check_pack(ROOT) == []
+
+
+# ---------------------------------------------------------------- content CI's secrets gate
+
+def fake_key() -> str:
+    """A fresh random token that reads like an API key (Shannon entropy well above demisto-sdk's 4.0)."""
+    return 'sk_' + secrets.token_urlsafe(30)
+
+
+def test_sdk_secrets_passes_on_the_pack():
+    """Given the pack with its reviewed .secrets-ignore, When demisto-sdk secrets scans it, Then nothing is found."""
+    ok, output, findings = run_sdk_secrets()
+    assert ok and findings == [], output
+    assert 'no secrets were found' in output
+
+
+def test_sdk_secrets_reports_a_new_secret(tmp_path):
+    """Given a new shipped file with a key-like string and a README with a new e-mail address, When the gate runs,
+    Then it fails and names both."""
+    root = copy_pack(str(tmp_path / 'pack'))
+    key = fake_key()
+    with open(os.path.join(root, 'ReleaseNotes', '9_9_9.md'), 'w') as f:
+        f.write(f'#### Integrations\n\n##### Cortex XDR - Response Actions\n\n- Example key {key} for the docs.\n')
+    with open(os.path.join(root, 'Integrations', 'CylanceOpticsPackages', 'README.md'), 'a') as f:
+        f.write('\nQuestions: jane.doe@corp-mail.net\n')
+    ok, output, findings = run_sdk_secrets(root)
+    assert not ok
+    assert ('ReleaseNotes/9_9_9.md', key) in findings, output
+    assert ('Integrations/CylanceOpticsPackages/README.md', 'jane.doe@corp-mail.net') in findings, output
+
+
+def test_sdk_secrets_skips_what_the_pack_does_not_ship(tmp_path):
+    """Given key-like strings only in files the pack zip leaves out (unit tests, test data, a top-level
+    ApiModules/ folder), When the gate runs, Then it passes: it scans the shipped files."""
+    root = copy_pack(str(tmp_path / 'pack'))
+    key = fake_key()
+    for folder, name in (('ApiModules', 'SomeApiModule.py'), ('Integrations/CortexXDRResponse/test_data', 'x.json'),
+                         ('Integrations/CortexXDRResponse', 'CortexXDRResponse_extra_test.py')):
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+        with open(os.path.join(root, folder, name), 'w') as f:
+            f.write(f'KEY = "{key}"\n')
+    ok, output, findings = run_sdk_secrets(root)
+    assert ok and findings == [], output
+
+
+def test_secrets_ignore_is_reviewed(tmp_path):
+    """Given .secrets-ignore, Then every line is explained in SECRETS_IGNORE_REASONS (the format has no comments)
+    and an unexplained, comment-looking or blank line is reported."""
+    assert check_secrets_ignore(ROOT) == []
+    root = str(tmp_path)
+    with open(os.path.join(root, '.secrets-ignore'), 'w') as f:
+        f.write(''.join(entry + '\n' for entry in SECRETS_IGNORE_REASONS) + '# a comment\n\nsk_live_\n')
+    problems = '\n'.join(check_secrets_ignore(root))
+    assert 'the format has no comments' in problems
+    assert 'blank or padded' in problems
+    assert '"sk_live_" has no reason' in problems
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ Behaviour worth knowing (all as in the real module):
 - ``return_error`` logs the message and, when an exception is being handled, its traceback through the
   integration logger (one ``demisto.info`` line "Full Integration Log: ..."); in debug mode the traceback is
   also appended to the war-room message. Messages over 50,000 characters are cut in the middle.
-- ``argToBoolean`` accepts only booleans and the strings true/yes/false/no (any case).
+- ``argToBoolean`` accepts booleans and, in any case, the strings true/yes/y/t/on/1 and false/no/n/f/off/0, as
+  the newest public runtime does (older copies, such as content-ci-cd-template's, take only true/yes/false/no;
+  the pack never depends on the difference and tests/test_runtime_contract.py accepts both from a real runtime).
 - ``arg_to_number`` accepts int (and bool, an int subclass) and numeric strings; a float given as a number
   is rejected.
 - ``BaseClient._http_request`` uses the client's default headers whenever ``headers`` is falsy ({} included).
@@ -225,15 +227,20 @@ def argToList(arg, separator=',', transform=None):
     return [transform(item) for item in items] if transform else items
 
 
+_TRUE_WORDS = ('true', 'yes', 'y', 't', 'on', '1')
+_FALSE_WORDS = ('false', 'no', 'n', 'f', 'off', '0')
+
+
 def argToBoolean(value):
-    """True/False from a bool or the strings true/yes/false/no (any case); anything else is a ValueError."""
+    """True/False from a bool or a boolean word (any case): true/yes/y/t/on/1, false/no/n/f/off/0; anything else
+    is a ValueError."""
     if isinstance(value, bool):
         return value
     if isinstance(value, STRING_OBJ_TYPES):
         lowered = value.lower()
-        if lowered in ('true', 'yes'):
+        if lowered in _TRUE_WORDS:
             return True
-        if lowered in ('false', 'no'):
+        if lowered in _FALSE_WORDS:
             return False
         raise ValueError('Argument does not contain a valid boolean-like value')
     raise ValueError('Argument is neither a string nor a boolean')
