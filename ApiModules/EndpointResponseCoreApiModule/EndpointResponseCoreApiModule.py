@@ -10,6 +10,7 @@ from CommonServerPython import *  # noqa: F401
 
 import hashlib
 import hmac
+import http.cookiejar
 import json
 import math
 import os
@@ -32,7 +33,8 @@ T = TypeVar('T')
 Headers = dict[str, str] | Callable[[], dict[str, str]]  # a callable gives fresh headers for every attempt
 
 MEBIBYTE = 1024 * 1024
-CHUNK_SIZE = MEBIBYTE
+CHUNK_SIZE = MEBIBYTE  # file reads and writes
+BODY_CHUNK_SIZE = 256 * 1024  # network reads: each must arrive within the timeout (no trickling)
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 MAX_PROBLEMS_SHOWN = 10
 
@@ -448,6 +450,8 @@ class PolicyClient(BaseClient):
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(1, max_connections))
         self._session.mount('https://', adapter)
         self._session.mount('http://', adapter)
+        # No cookie is kept: a cookie set by one answer would go to the same host on any port, or after a redirect.
+        self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
     # -- the calls
 
@@ -582,7 +586,8 @@ class PolicyClient(BaseClient):
                                       **kwargs)
 
         try:
-            return within_deadline(request, deadline, f'{self.vendor} API call {what}')
+            return within_deadline(request, min(deadline, time.monotonic() + self.instance.timeout),
+                                   f'{self.vendor} API call {what}')
         except (HTTPStatusError, TransportFailure):
             raise
         except (DemistoException, requests.exceptions.RequestException) as error:
@@ -602,10 +607,11 @@ class PolicyClient(BaseClient):
 
     def body_chunks(self, what: str, res: requests.Response, max_bytes: int, deadline: float,
                     strict: bool = True) -> Iterator[bytes]:
-        """The body in chunks, read on a helper thread so a trickling server cannot hold us past the deadline."""
+        """The body in chunks, read on a helper thread so a trickling server cannot hold us past the deadline:
+        each chunk must arrive within the timeout setting, and the whole body before the deadline."""
         received = 0
         try:
-            for chunk in deadline_iter(res, deadline):
+            for chunk in deadline_iter(res, deadline, self.instance.timeout):
                 received += len(chunk)
                 if received > max_bytes:
                     if strict:
@@ -614,8 +620,10 @@ class PolicyClient(BaseClient):
                     return
                 yield chunk
         except DeadlineExceeded:
-            raise DemistoException(f'{what}: the server did not finish sending within the time limit '
-                                   f'(received {received} bytes); it was stopped.') from None
+            raise DemistoException(f'{what}: the server sent too slowly or stopped sending (received {received} bytes '
+                                   f'within the time limit: at least {BODY_CHUNK_SIZE // 1024} KB every '
+                                   f'{self.instance.timeout} s is expected); it was stopped and nothing of it was '
+                                   'kept.') from None
         except requests.exceptions.RequestException:
             raise DemistoException(f'{what}: the reply broke off after {received} bytes.') from None
         finally:
@@ -642,9 +650,11 @@ def within_deadline(call: Callable[[], T], deadline: float, what: str) -> T:
     return outcome['value']
 
 
-def deadline_iter(res: requests.Response, deadline: float, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """res's body chunks, read ahead by a daemon thread; DeadlineExceeded once the deadline has passed."""
-    pieces: queue.Queue[Any] = queue.Queue(maxsize=4)
+def deadline_iter(res: requests.Response, deadline: float, stall_seconds: float,
+                  chunk_size: int = BODY_CHUNK_SIZE) -> Iterator[bytes]:
+    """res's body chunks, read one ahead by a daemon thread; DeadlineExceeded when a chunk takes longer than
+    stall_seconds or the deadline has passed."""
+    pieces: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
     end = object()
 
@@ -664,7 +674,7 @@ def deadline_iter(res: requests.Response, deadline: float, chunk_size: int = CHU
     try:
         while True:
             try:
-                item = pieces.get(timeout=max(0.0, deadline - time.monotonic()))
+                item = pieces.get(timeout=max(0.0, min(deadline - time.monotonic(), stall_seconds)))
             except queue.Empty:
                 raise DeadlineExceeded('deadline') from None
             if item is end:

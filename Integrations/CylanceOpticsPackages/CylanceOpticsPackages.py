@@ -25,6 +25,7 @@ from CommonServerPython import *  # noqa: F401
 
 import hashlib
 import hmac
+import http.cookiejar
 import json
 import math
 import os
@@ -47,7 +48,8 @@ T = TypeVar('T')
 Headers = dict[str, str] | Callable[[], dict[str, str]]  # a callable gives fresh headers for every attempt
 
 MEBIBYTE = 1024 * 1024
-CHUNK_SIZE = MEBIBYTE
+CHUNK_SIZE = MEBIBYTE  # file reads and writes
+BODY_CHUNK_SIZE = 256 * 1024  # network reads: each must arrive within the timeout (no trickling)
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 MAX_PROBLEMS_SHOWN = 10
 
@@ -463,6 +465,8 @@ class PolicyClient(BaseClient):
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(1, max_connections))
         self._session.mount('https://', adapter)
         self._session.mount('http://', adapter)
+        # No cookie is kept: a cookie set by one answer would go to the same host on any port, or after a redirect.
+        self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
     # -- the calls
 
@@ -597,7 +601,8 @@ class PolicyClient(BaseClient):
                                       **kwargs)
 
         try:
-            return within_deadline(request, deadline, f'{self.vendor} API call {what}')
+            return within_deadline(request, min(deadline, time.monotonic() + self.instance.timeout),
+                                   f'{self.vendor} API call {what}')
         except (HTTPStatusError, TransportFailure):
             raise
         except (DemistoException, requests.exceptions.RequestException) as error:
@@ -617,10 +622,11 @@ class PolicyClient(BaseClient):
 
     def body_chunks(self, what: str, res: requests.Response, max_bytes: int, deadline: float,
                     strict: bool = True) -> Iterator[bytes]:
-        """The body in chunks, read on a helper thread so a trickling server cannot hold us past the deadline."""
+        """The body in chunks, read on a helper thread so a trickling server cannot hold us past the deadline:
+        each chunk must arrive within the timeout setting, and the whole body before the deadline."""
         received = 0
         try:
-            for chunk in deadline_iter(res, deadline):
+            for chunk in deadline_iter(res, deadline, self.instance.timeout):
                 received += len(chunk)
                 if received > max_bytes:
                     if strict:
@@ -629,8 +635,10 @@ class PolicyClient(BaseClient):
                     return
                 yield chunk
         except DeadlineExceeded:
-            raise DemistoException(f'{what}: the server did not finish sending within the time limit '
-                                   f'(received {received} bytes); it was stopped.') from None
+            raise DemistoException(f'{what}: the server sent too slowly or stopped sending (received {received} bytes '
+                                   f'within the time limit: at least {BODY_CHUNK_SIZE // 1024} KB every '
+                                   f'{self.instance.timeout} s is expected); it was stopped and nothing of it was '
+                                   'kept.') from None
         except requests.exceptions.RequestException:
             raise DemistoException(f'{what}: the reply broke off after {received} bytes.') from None
         finally:
@@ -657,9 +665,11 @@ def within_deadline(call: Callable[[], T], deadline: float, what: str) -> T:
     return outcome['value']
 
 
-def deadline_iter(res: requests.Response, deadline: float, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """res's body chunks, read ahead by a daemon thread; DeadlineExceeded once the deadline has passed."""
-    pieces: queue.Queue[Any] = queue.Queue(maxsize=4)
+def deadline_iter(res: requests.Response, deadline: float, stall_seconds: float,
+                  chunk_size: int = BODY_CHUNK_SIZE) -> Iterator[bytes]:
+    """res's body chunks, read one ahead by a daemon thread; DeadlineExceeded when a chunk takes longer than
+    stall_seconds or the deadline has passed."""
+    pieces: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
     end = object()
 
@@ -679,7 +689,7 @@ def deadline_iter(res: requests.Response, deadline: float, chunk_size: int = CHU
     try:
         while True:
             try:
-                item = pieces.get(timeout=max(0.0, deadline - time.monotonic()))
+                item = pieces.get(timeout=max(0.0, min(deadline - time.monotonic(), stall_seconds)))
             except queue.Empty:
                 raise DeadlineExceeded('deadline') from None
             if item is end:
@@ -1715,8 +1725,13 @@ def create_package_command(client: Client, args: dict[str, Any]) -> Any:
     try:
         client.upload_package(upload_to, path, size)
     except ActionOutcomeUnknown as unknown:
-        note = (f'\n{unknown.message} The upload may have completed; the package status below tells (a package '
-                'whose upload did not arrive stays not ready and then fails).')
+        check = f'!cylance-optics-get-package package_id={package_id} polling=true'
+        if not polling.enabled:
+            raise DemistoException(f'{unknown.message} Package {package_id} was created and its upload may have '
+                                   f'completed. Check its status with {check}: success means the file arrived; '
+                                   'otherwise create the package again.') from None
+        note = (f'\n{unknown.message} The upload may have completed: the package status tells (followed here, or '
+                f'check with {check}).')
     output = {'packageId': package_id, 'packageUrl': created.get('packageUrl'), 'checksum': checksum, 'size': size,
               'status': 'started', 'packageDescriptor': descriptor}
     readable = package_table(f'Created Cylance Optics package {name} and uploaded {file_name} ({size} bytes)',
@@ -1932,16 +1947,17 @@ def delete_execution_command(client: Client, args: dict[str, Any]) -> CommandRes
             if error.status != HTTPStatus.NOT_FOUND:
                 raise DemistoException(f'{unknown.message} Whether execution {execution_id} was deleted is unknown; '
                                        'check !cylance-optics-get-execution later.') from None
-            body = None
+            body = {'id': execution_id, 'note': f'{unknown.message} The execution is gone, so it was deleted.'}
         else:
             raise DemistoException(f'{unknown.message} Execution {execution_id} still exists, so it was not deleted '
                                    '(yet); check !cylance-optics-get-execution later before deleting again.') from None
     execution: dict[str, Any] = require_execution(body, 'packages/v2/executions/{id}') \
         if isinstance(body, dict) and body.get('id') else {'id': execution_id}
     execution['deleted'] = True
+    note = '\n' + body['note'] if isinstance(body, dict) and body.get('note') else ''
     return CommandResults(outputs_prefix=EXECUTION_PREFIX, outputs_key_field='id', outputs=execution,
-                          readable_output='Deleted Cylance Optics package execution {}{}.'.format(
-                              execution_id, ' ({})'.format(execution['name']) if execution.get('name') else ''),
+                          readable_output='Deleted Cylance Optics package execution {}{}.{}'.format(
+                              execution_id, ' ({})'.format(execution['name']) if execution.get('name') else '', note),
                           raw_response=body)
 
 # endregion

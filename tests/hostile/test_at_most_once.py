@@ -79,10 +79,9 @@ ACTIONS = {
         CYLANCE, 'cylance-optics-create-package', {'name': 'IR-Collect', 'entry_point': 'main.py', 'polling': 'false'},
         '/_uploads/optics/', 'PUT', False, lambda h: len(h.cylance().files),
         lambda h, session: {'entry_id': war_room_zip(session, h.tmp_path)}),
-    'cylance-delete-execution': Action(
-        CYLANCE, 'cylance-optics-delete-execution', {}, '/packages/v2/executions/', 'DELETE', False,
-        lambda h: 1 - len(h.cylance().executions), lambda h, session: new_execution(session)),
 }
+DELETE = Action(CYLANCE, 'cylance-optics-delete-execution', {}, '/packages/v2/executions/', 'DELETE', False,
+                lambda h: 1 - len(h.cylance().executions), lambda h, session: new_execution(session))
 RUN = Action(CYLANCE, 'cylance-optics-run-package', {'package': READY_PACKAGE, 'device_ids': OK_DEVICE,
                                                      'polling': 'false'},
              '/packages/v2/executions', 'POST', True, lambda h: len(h.cylance().executions))
@@ -111,6 +110,19 @@ def test_action_answered_ambiguously_is_sent_once(hostile, name, answer):
     text = assert_plain_error(entries)
     assert 'may have' in text.lower(), f'the analyst is not told the action may have happened: {text[:600]}'
     assert HINT.search(text.split('may have', 1)[-1]), f'no hint how to check: {text[:600]}'
+
+
+@pytest.mark.parametrize('answer', AMBIGUOUS)
+def test_cylance_delete_execution_confirms_after_an_ambiguous_answer(hostile, answer):
+    """Given the server deletes the execution and then answers 504/502, resets or stalls past the timeout
+    When cylance-optics-delete-execution runs
+    Then the delete was received once, the integration looks the execution up (gone) and says so plainly."""
+    session, entries, received = run_action(hostile, DELETE, 'after_commit', **answer)
+    assert len(received) == 1, f'the server received the delete {len(received)} times'
+    assert DELETE.committed(hostile) == 1
+    assert not errors_of(entries), errors_of(entries)
+    text = ' '.join(str(e.get('HumanReadable') or '') for e in entries)
+    assert 'it was not sent again' in text.lower() and 'execution is gone' in text
 
 
 @pytest.mark.parametrize('answer', AMBIGUOUS)
