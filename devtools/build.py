@@ -48,7 +48,7 @@ def build_zip(out_dir: str) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m devtools.build')
+    parser = argparse.ArgumentParser(prog='bash devtools/dev.sh build')
     parser.add_argument('--out', default=os.path.join(ROOT, 'build'), help='output folder (default build/)')
     options = parser.parse_args(argv)
     try:

@@ -415,6 +415,16 @@ class Session:
             command = poll['PollingCommand']
             args = dict(poll.get('PollingArgs') or {})
 
+    def attach_file(self, path: str, name: str | None = None) -> str:
+        """Put a local file into the War Room (as a user's upload): its entry id, for a command's entry_id argument.
+
+        The copy goes through the same path as a file an integration returns (kept in files_dir, File context)."""
+        file_id = f'attached-{self._entry_counter + 1}'
+        shutil.copyfile(path, os.path.join(self.workdir, '1_' + file_id))
+        stored = self._store_entries([{'Type': FILE_ENTRY, 'ContentsFormat': 'text', 'Contents': '',
+                                       'File': name or os.path.basename(path), 'FileID': file_id}], 'local file')
+        return stored[0]['ID']
+
     def run_script(self, name: str, args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one of the pack's scripts with args; its executeCommand calls go to this session."""
         if name not in self.index.scripts:
