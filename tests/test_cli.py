@@ -6,7 +6,9 @@ developer's own background emulator is never touched and leftovers are visible.
 import json
 import os
 import re
+import signal
 import subprocess
+import time
 import zipfile
 
 import pytest
@@ -35,12 +37,47 @@ def dev(env, *args, check=True):
     return proc
 
 
+def end_process(pid, timeout=10.0):
+    """SIGTERM, then SIGKILL after timeout, for a process this test started (by its pid)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+
 @pytest.fixture
-def background(env):
-    """`emulator start` for the test, `emulator stop` after it (also when the test fails)."""
-    started = dev(env, 'emulator', 'start')
-    yield started
-    dev(env, 'emulator', 'stop', check=False)
+def start_background(env):
+    """`emulator start [options]` for the test; after it `emulator stop`, and should that not end the process (on a
+    loaded machine its liveness probe can time out and `stop` then finds nothing running), the pid `start` printed
+    is ended directly."""
+    pids = []
+
+    def start(*options):
+        started = dev(env, 'emulator', 'start', *options)
+        match = re.search(r'started in the background \(pid (\d+)', started.stdout)
+        assert match, started.stdout
+        pids.append(int(match.group(1)))
+        return started
+
+    yield start
+    if pids:
+        dev(env, 'emulator', 'stop', check=False)
+    for pid in pids:
+        end_process(pid)
+
+
+@pytest.fixture
+def background(start_background):
+    """`emulator start` for the test, stopped after it (also when the test fails)."""
+    return start_background()
 
 
 def context_of(stdout):
@@ -99,13 +136,10 @@ def test_files_are_saved_once_into_the_output_folder_and_no_temp_folder_is_left(
     assert os.listdir(env['TMPDIR']) == []
 
 
-def test_a_failing_test_module_exits_non_zero(env):
+def test_a_failing_test_module_exits_non_zero(env, start_background):
     """Given an emulator that refuses every key, When test-module runs, Then the command exits 1."""
-    dev(env, 'emulator', 'start', '--fault', json.dumps({'path': '/public_api/', 'kind': 'status', 'status': 401}))
-    try:
-        proc = dev(env, 'run', 'CortexXDRResponse', 'test-module', check=False)
-    finally:
-        dev(env, 'emulator', 'stop')
+    start_background('--fault', json.dumps({'path': '/public_api/', 'kind': 'status', 'status': 401}))
+    proc = dev(env, 'run', 'CortexXDRResponse', 'test-module', check=False)
     assert proc.returncode == 1
     assert 'authentication failed' in proc.stdout
 
