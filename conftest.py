@@ -14,3 +14,6 @@ from devtools.paths import runtime_dir, code_dirs  # noqa: E402
 for _path in reversed([runtime_dir()] + code_dirs()):
     if _path not in sys.path:
         sys.path.insert(0, _path)
+
+# Every process the suite starts must end with it (tests/process_leaks.py).
+pytest_plugins = ['tests.process_leaks']

@@ -7,10 +7,12 @@
 run and playbook call a real tenant for an integration whose XDR_* / CYLANCE_* variables (or --params file) are
 set, else the background emulator when `dev.sh emulator start` left one running (so ids from one run are known
 to the next), else an emulator embedded in this run. They say which server they call. Returned files are saved
-once, into --out; nothing is left in temporary folders.
+once, into --out; nothing is left in temporary folders. Unknown integration, command, argument or playbook names
+are refused (exit 2) with the valid ones listed.
 """
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -53,8 +55,11 @@ def print_entries(entries: list[dict[str, Any]], out=sys.stdout) -> None:
         print(readable_of(entry), file=out)
 
 
-def check_command(index: PackIndex, integration: str, command: str) -> str:
-    """The integration's folder name; UsageError naming the valid integrations or commands otherwise."""
+def check_command(index: PackIndex, integration: str, command: str, args: dict[str, str] | None = None) -> str:
+    """The integration's folder name; UsageError naming the valid integrations, commands or arguments otherwise.
+
+    Arguments are the ones the integration YAML declares for the command (hidden ones included: the polling
+    arguments the integration passes to itself)."""
     folders = {entry['module']: brand for brand, entry in index.integrations.items()}
     brand = integration if integration in index.integrations else folders.get(integration)
     if brand is None:
@@ -62,7 +67,25 @@ def check_command(index: PackIndex, integration: str, command: str) -> str:
     commands = ['test-module', *index.integrations[brand]['commands']]
     if command not in commands:
         raise UsageError('{} has no command "{}"; its commands: {}'.format(integration, command, ', '.join(commands)))
+    declared = next((c.get('arguments') or [] for c in index.integrations[brand]['yaml'].get('script', {}).get(
+        'commands', []) if c.get('name') == command), [])
+    unknown = sorted(set(args or {}) - {a['name'] for a in declared})
+    if unknown:
+        shown = [a['name'] + (' (required)' if a.get('required') else '') for a in declared if not a.get('hidden')]
+        raise UsageError('{} {} has no argument{} {}; its arguments: {}'.format(
+            integration, command, 's' if len(unknown) > 1 else '', ', '.join(f'"{name}"' for name in unknown),
+            ', '.join(shown) or 'none'))
     return index.integrations[brand]['module']
+
+
+def read_params_file(path: str) -> dict[str, dict[str, Any]]:
+    """The --params file, checked: readable JSON keyed by the pack's integration names (UsageError otherwise)."""
+    try:
+        return instances.params_from_file(path)
+    except OSError as error:
+        raise UsageError(f'--params {path}: cannot read it ({error.strerror or error})') from None
+    except ValueError as error:
+        raise UsageError(f'--params {path}: {error}') from None
 
 
 @contextmanager
@@ -96,17 +119,27 @@ def api_params(wanted: list[str], auth: str, params_file: str | None) -> Iterato
 def cmd_run(options: argparse.Namespace) -> int:
     args = parse_pairs(options.args)
     index = PackIndex()
-    integration = check_command(index, options.integration, options.command)
+    integration = check_command(index, options.integration, options.command, args)
+    for path in options.files:
+        if not os.path.isfile(path):
+            raise UsageError(f'--file {path}: no such file')
+    if options.params:
+        read_params_file(options.params)  # refused before any server is chosen
     with api_params([integration], options.auth, options.params) as params, \
             tempfile.TemporaryDirectory(prefix='xsoar-run-') as work:
         session = Session(instances={integration: params[integration]}, workdir=work, files_dir=options.out,
                           poll_sleep_scale=options.poll_sleep, on_event=say, index=index)
+        attached = []
+        for path in options.files:
+            attached.append(session.attach_file(path))
+            say(f'attached {path} to the War Room as entry {attached[-1]} (entry_id={attached[-1]})')
         entries = session.execute(options.command, args, using=integration)
     print_entries(entries)
     print('--- context')
     print(json.dumps(session.context, indent=2, sort_keys=True, default=str))
-    for info in session.files.values():
-        say('saved {}'.format(info['path']))
+    for entry_id, info in session.files.items():
+        if entry_id not in attached:
+            say('saved {}'.format(info['path']))
     if errors_of(entries):
         return 1
     if options.command == 'test-module':
@@ -147,8 +180,11 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser('run', help='run one integration command')
     run.add_argument('integration', help='integration folder name, e.g. CortexXDRResponse')
     run.add_argument('command', help='e.g. xdr-response-get-distribution-versions, or test-module')
-    run.add_argument('args', nargs='*', help='name=value')
+    run.add_argument('args', nargs='*', default=[], help='name=value (the arguments the command declares)')
     run.add_argument('--params', help='JSON file {"<Integration>": {params}} for a real tenant')
+    run.add_argument('--file', dest='files', action='append', default=[], metavar='PATH',
+                     help='attach a local file to the War Room before the command runs (repeatable); the files '
+                          'become entries 1@1, 2@1, ... in the order given, e.g. --file pkg.zip ... entry_id=1@1')
     run.add_argument('--auth', default='standard', choices=['standard', 'advanced'],
                      help='XDR key type on the emulator')
     run.add_argument('--out', default='out/files', help='folder for returned files (default out/files)')
@@ -158,13 +194,13 @@ def parser() -> argparse.ArgumentParser:
 
     playbook = sub.add_parser('playbook', help='run a playbook offline (emulator or tenant as for run)')
     playbook.add_argument('playbook', help='playbook name (e.g. "Cortex XDR - Retrieve Files") or YAML path')
-    playbook.add_argument('inputs', nargs='*', help='input=value')
+    playbook.add_argument('inputs', nargs='*', default=[], help='input=value')
     playbook.add_argument('--auth', default='standard', choices=['standard', 'advanced'])
     playbook.add_argument('--out', default='out/files', help='folder for returned files (default out/files)')
     playbook.set_defaults(func=cmd_playbook)
 
     demo_parser = sub.add_parser('demo', help='end-to-end scenario on an embedded emulator')
-    demo_parser.add_argument('--out', default='demo-output')
+    demo_parser.add_argument('--out', default='demo-output', help='output folder (default demo-output)')
     demo_parser.set_defaults(func=lambda options: demo.main(options.out))
     return root
 

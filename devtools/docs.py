@@ -1,9 +1,10 @@
-"""Integration READMEs: `python -m devtools.docs [Integration ...]`.
+"""Integration READMEs: `bash devtools/dev.sh docs [Integration ...]` (python -m devtools.docs).
 
 Runs `demisto-sdk generate-docs` on a scaffold (the SDK's own layout), then runs the integration's
 `command_examples` in order against a fresh embedded emulator and adds, under each command, the sections
 generate-docs adds when it can reach a server: "Command example", "Context Example", "Human Readable Output".
 """
+import argparse
 import json
 import os
 import re
@@ -109,12 +110,32 @@ def kept_section(path: str, heading: str) -> str:
     return text[start:] if start >= 0 else ''
 
 
+def documented_integrations() -> list[str]:
+    """The integrations whose README this command writes: each with a command_examples file."""
+    base = os.path.join(ROOT, 'Integrations')
+    return sorted(n for n in os.listdir(base) if os.path.isfile(os.path.join(base, n, 'command_examples')))
+
+
 def main(argv=None):
-    names = (argv if argv is not None else sys.argv[1:]) or sorted(
-        n for n in os.listdir(os.path.join(ROOT, 'Integrations'))
-        if os.path.isfile(os.path.join(ROOT, 'Integrations', n, 'command_examples')))
-    for name in names:
-        readme = add_examples(generate_base_readme(name), run_examples(name))
+    parser = argparse.ArgumentParser(
+        prog='bash devtools/dev.sh docs', description='Write Integrations/<Integration>/README.md: demisto-sdk '
+        'generate-docs, then the command_examples run on an embedded emulator (each command\'s "Command example", '
+        '"Context Example" and "Human Readable Output"). The hand-written "## API notes" section is kept.')
+    parser.add_argument('integrations', nargs='*', default=[], metavar='Integration',
+                        help='integration folder names (default: every integration with a command_examples file)')
+    options = parser.parse_args(argv)
+    valid = documented_integrations()
+    unknown = [name for name in options.integrations if name not in valid]
+    if unknown:
+        print('error: unknown integration {}; the pack has: {}'.format(
+            ', '.join(f'"{name}"' for name in unknown), ', '.join(valid)), file=sys.stderr)
+        return 2
+    for name in options.integrations or valid:
+        try:
+            readme = add_examples(generate_base_readme(name), run_examples(name))
+        except RuntimeError as error:
+            print(f'error: {name}: {error}', file=sys.stderr)
+            return 1
         path = os.path.join(ROOT, 'Integrations', name, 'README.md')
         kept = kept_section(path, KEPT_SECTION)
         with open(path, 'w') as f:

@@ -51,9 +51,27 @@ def tenant_params_from_env(env: dict[str, str] | None = None) -> dict[str, dict[
     return found
 
 
+def integration_names(root: str = ROOT) -> list[str]:
+    """The pack's integration folder names (the keys a params file may use)."""
+    base = os.path.join(root, 'Integrations')
+    return sorted(name for name in (os.listdir(base) if os.path.isdir(base) else [])
+                  if os.path.isfile(os.path.join(base, name, name + '.yml')))
+
+
 def params_from_file(path: str) -> dict[str, dict[str, Any]]:
+    """{"<Integration>": {...params...}} from a JSON file; OSError when unreadable, ValueError (one line naming the
+    valid integrations where that helps) when it is not JSON of that shape or names an integration the pack lacks."""
     with open(path) as f:
-        data = json.load(f)
+        try:
+            data = json.load(f)
+        except ValueError as error:
+            raise ValueError(f'not valid JSON ({error})') from None
+    valid = integration_names()
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise SystemExit(f'{path} must hold {{"<Integration>": {{...params...}}}}')
+        raise ValueError('must hold {{"<Integration>": {{...params...}}}} with <Integration> one of: {}'.format(
+            ', '.join(valid)))
+    unknown = sorted(set(data) - set(valid))
+    if unknown:
+        raise ValueError('unknown integration {}; the pack has: {}'.format(
+            ', '.join(f'"{name}"' for name in unknown), ', '.join(valid)))
     return data

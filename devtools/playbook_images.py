@@ -255,7 +255,7 @@ def stale(root: str = ROOT) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m devtools.playbook_images')
+    parser = argparse.ArgumentParser(prog='bash devtools/dev.sh images')
     parser.add_argument('--check', action='store_true', help='exit 1 when an image is not current')
     options = parser.parse_args(argv)
     if options.check:

@@ -33,6 +33,8 @@ from devtools.paths import ROOT, code_dirs, runtime_dir
 # War-room entry types (CommonServerPython's EntryType values)
 NOTE_ENTRY, FILE_ENTRY, ERROR_ENTRY, INFO_FILE_ENTRY, WARNING_ENTRY = 1, 3, 4, 9, 11
 FILE_ENTRY_TYPES = (FILE_ENTRY, INFO_FILE_ENTRY)
+MISSING_FILE = 'File entry {} has no content on disk'  # the error entry a file entry without its file becomes
+LOG_LEVELS = ('debug', 'info', 'error', 'log')
 
 _DT_KEY = re.compile(r'^(?P<path>[^(]+)\((?P<selector>.*)\)$')
 _KEY_FIELD = re.compile(r'val\.([\w.]+)\s*&&\s*val\.\1\s*={2,3}\s*obj\.\1')
@@ -264,6 +266,9 @@ class Session:
         self.on_event = on_event or (lambda message: None)
         self.max_polls = max_polls
         self.file_context = file_context  # the server hashes war-room files; benchmarks of the integration skip it
+        # a list: also collect the code's demisto.debug/info/error/log lines here as (level, text); the server writes
+        # them to its log, never to the War Room, and they still reach the runtime's own functions
+        self.logs: list[tuple[str, str]] | None = None
         self.merge_entry_context = True  # the server merges entry context; a benchmark may switch it off too
         # None: compile the code for every command (as the server does); a dict: compile once (benchmarks time
         # the command's work from loaded code, as their bare baselines are timed after their imports)
@@ -296,7 +301,7 @@ class Session:
             _set_path(self.context, path, value, replace=True)
             return {}
 
-        return {
+        patches = {
             'params': lambda: params,
             'args': lambda: args,
             'command': lambda: command,
@@ -316,6 +321,23 @@ class Session:
             'integrationInstance': lambda: brand,
             'callingContext': {'context': {'IntegrationBrand': brand, 'IntegrationInstance': brand}},
         }
+        if self.logs is not None:
+            for level in LOG_LEVELS:
+                patches[level] = self._log_to(level)
+        return patches
+
+    def _log_to(self, level: str) -> Callable[..., None]:
+        original = getattr(demisto, level, None)
+        while hasattr(original, '__wrapped__'):  # a script's executeCommand run inside this session's own patch
+            original = original.__wrapped__  # type: ignore[union-attr]
+        logs = self.logs if self.logs is not None else []
+
+        def log(message: Any, *args: Any) -> None:
+            logs.append((level, str(message)))
+            if callable(original):
+                original(message, *args)
+        log.__wrapped__ = original  # type: ignore[attr-defined]
+        return log
 
     def _get_file_path(self, entry_id: str) -> dict[str, str]:
         if entry_id not in self.files:
@@ -356,7 +378,7 @@ class Session:
                 produced = os.path.join(self.workdir, '1_' + entry['FileID'])
                 if not os.path.exists(produced):
                     entry = {'Type': ERROR_ENTRY, 'ContentsFormat': 'text', 'ID': entry['ID'], 'Source': source,
-                             'Contents': 'File entry {} has no content on disk'.format(entry.get('File'))}
+                             'Contents': MISSING_FILE.format(entry.get('File'))}
                 else:
                     name = entry.get('File') or 'file'
                     dest = unused_path(self.files_dir, f'{self._entry_counter}_{os.path.basename(name)}')
@@ -414,6 +436,16 @@ class Session:
                 time.sleep(next_run * self.poll_sleep_scale)
             command = poll['PollingCommand']
             args = dict(poll.get('PollingArgs') or {})
+
+    def attach_file(self, path: str, name: str | None = None) -> str:
+        """Put a local file into the War Room (as a user's upload): its entry id, for a command's entry_id argument.
+
+        The copy goes through the same path as a file an integration returns (kept in files_dir, File context)."""
+        file_id = f'attached-{self._entry_counter + 1}'
+        shutil.copyfile(path, os.path.join(self.workdir, '1_' + file_id))
+        stored = self._store_entries([{'Type': FILE_ENTRY, 'ContentsFormat': 'text', 'Contents': '',
+                                       'File': name or os.path.basename(path), 'FileID': file_id}], 'local file')
+        return stored[0]['ID']
 
     def run_script(self, name: str, args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one of the pack's scripts with args; its executeCommand calls go to this session."""

@@ -3,6 +3,10 @@
 demisto-sdk expects `Packs/<Pack>/` inside a git repository with a `Config/` folder and runs from that root with
 DEMISTO_SDK_IGNORE_CONTENT_WARNING set (and DEMISTO_SDK_OFFLINE_ENV unset: `format` refuses to run with it). The
 scaffold holds a copy of the pack without tests, test data, caches or tooling.
+
+Nothing is left outside the checkout: each SDK run gets a temporary folder of its own under build/tmp (TMPDIR; the
+unifier leaves files there), removed when it ends, and writes its log under build/demisto-sdk-logs
+(DEMISTO_SDK_LOG_FILE_PATH) instead of ~/.demisto-sdk/logs.
 """
 import os
 import shutil
@@ -20,6 +24,8 @@ PACK_ITEMS = ('pack_metadata.json', 'README.md', '.pack-ignore', '.secrets-ignor
               'Integrations', 'Scripts', 'Playbooks', 'TestPlaybooks', 'ReleaseNotes')
 EXCLUDED = shutil.ignore_patterns('*_test.py', 'test_data', '__pycache__', '*.pyc', 'conftest.py', '.pytest_cache',
                                   '.hypothesis', '.mypy_cache')
+SDK_TMP = os.path.join(ROOT, 'build', 'tmp')
+SDK_LOGS = os.path.join(ROOT, 'build', 'demisto-sdk-logs')
 GIT_IDENTITY = ('-c', 'user.email=scaffold@localhost', '-c', 'user.name=scaffold', '-c', 'commit.gpgsign=false')
 
 
@@ -42,9 +48,21 @@ def sdk_env() -> dict[str, str]:
 
 
 def run_sdk(args: list[str], cwd: str, timeout: int) -> subprocess.CompletedProcess:
-    """`demisto-sdk <args>` in cwd; the caller reads returncode, stdout and stderr."""
-    return subprocess.run([sdk_executable(), *args], cwd=cwd, env=sdk_env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    """`demisto-sdk <args>` in cwd; the caller reads returncode, stdout and stderr. Its temporary files go to a
+    folder of its own under build/tmp, removed afterwards; its log to build/demisto-sdk-logs."""
+    os.makedirs(SDK_TMP, exist_ok=True)
+    temp = tempfile.mkdtemp(prefix='demisto-sdk-', dir=SDK_TMP)
+    env = dict(sdk_env(), TMPDIR=temp, TEMP=temp, TMP=temp)
+    env.setdefault('DEMISTO_SDK_LOG_FILE_PATH', SDK_LOGS)
+    try:
+        return subprocess.run([sdk_executable(), *args], cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+        try:
+            os.rmdir(SDK_TMP)  # only when no other SDK run is using it
+        except OSError:
+            pass
 
 
 def copy_pack(dest_pack: str, root: str = ROOT, ignore=EXCLUDED) -> str:

@@ -31,10 +31,44 @@ def source_items(kind):
 
 
 @pytest.fixture(scope='module')
-def artifact(tmp_path_factory):
-    path = build_zip(str(tmp_path_factory.mktemp('build')))
+def build_places(tmp_path_factory):
+    """The system temp folder and the home folder the build sees: empty ones, to find what it leaves there."""
+    return {'TMPDIR': tmp_path_factory.mktemp('system-tmp'), 'HOME': tmp_path_factory.mktemp('home')}
+
+
+@pytest.fixture(scope='module')
+def artifact(tmp_path_factory, build_places):
+    with pytest.MonkeyPatch.context() as patch:
+        for name, path in build_places.items():
+            patch.setenv(name, str(path))
+        patch.delenv('DEMISTO_SDK_LOG_FILE_PATH', raising=False)
+        path = build_zip(str(tmp_path_factory.mktemp('build')))
     with zipfile.ZipFile(path) as archive:
         return {name: archive.read(name) for name in archive.namelist() if not name.endswith('/')}
+
+
+def test_the_build_leaves_nothing_in_the_temp_or_home_folder(artifact, build_places):
+    """demisto-sdk's unifier leaves temporary files and its log goes to ~/.demisto-sdk/logs unless told otherwise:
+    the build gives it a temp folder under build/tmp (removed) and a log folder under build/."""
+    for name, path in build_places.items():
+        assert sorted(p.name for p in path.rglob('*')) == [], f'left in {name}'
+    assert not os.path.exists(os.path.join(ROOT, 'build', 'tmp')) or os.listdir(os.path.join(ROOT, 'build', 'tmp')) \
+        == []
+
+
+def test_metadata_server_min_version_is_the_lowest_fromversion_of_the_items(artifact):
+    """zip-packs writes serverMinVersion 0.0.0; the pack's items need fromversion: the Marketplace must say so."""
+    metadata = json.loads(artifact['metadata.json'])
+    versions = {str(item.get('fromversion')) for kind in ('Integrations', 'Scripts')
+                for item in source_items(kind).values()}
+    for name in os.listdir(os.path.join(ROOT, 'Playbooks')):
+        if name.endswith('.yml'):
+            with open(os.path.join(ROOT, 'Playbooks', name)) as f:
+                versions.add(str(yaml.safe_load(f).get('fromversion')))
+    lowest = min(versions, key=lambda v: tuple(int(part) for part in v.split('.')))
+    assert lowest != '0.0.0'
+    assert metadata['serverMinVersion'] == lowest
+    assert metadata['currentVersion'] == json.loads(artifact['pack_metadata.json'])['currentVersion']
 
 
 def unified(artifact, kind, name):
@@ -157,3 +191,21 @@ def test_repository_readme_keeps_the_developer_sections_with_develop_last():
 def test_marketplace_readme_drops_whole_sections_only():
     text = '# P\nintro\n## Setup\nstep\n### Sub\nmore\n## Performance\nbench\n## Develop\ndev.sh test\n'
     assert marketplace_readme(text) == '# P\nintro\n## Setup\nstep\n### Sub\nmore\n'
+
+
+def test_the_pack_description_names_what_the_optics_commands_do():
+    """The Marketplace description is what a SOC user reads first: it must not undersell the Optics part (packages
+    are created/uploaded and run on devices or zones, executions followed and deleted, not only inspected)."""
+    with open(os.path.join(ROOT, 'pack_metadata.json')) as f:
+        description = json.load(f)['description']
+    commands = {c['name'] for c in source_items('Integrations').get('CylanceOpticsPackages', {}).get(
+        'script', {}).get('commands', [])}
+    for command, words in (('cylance-optics-create-package', ('create', 'upload')),
+                           ('cylance-optics-run-package', ('run', 'devices', 'zones')),
+                           ('cylance-optics-get-execution', ('follow', 'executions')),
+                           ('cylance-optics-delete-execution', ('delete',)),
+                           ('cylance-optics-download-package', ('download',))):
+        if command in commands:
+            for word in words:
+                assert word in description, f'{command}: the description does not say "{word}"'
+    assert 'inspect and download Optics packages' not in description

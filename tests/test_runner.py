@@ -5,8 +5,11 @@ from typing import Any
 
 import pytest
 
+import demistomock
+
 from devtools.emulator.zips import make_zip
 from devtools.runner import PackIndex, Session, errors_of, get_context_path, merge_context
+from tests.fuzz import test_reply_fuzz
 
 XDR_URL = 'https://api-tenant.example.com'
 API = XDR_URL + '/public_api/v1/'
@@ -116,3 +119,27 @@ def test_compiled_code_cache_compiles_once_and_still_runs_the_module_each_time(r
     assert [e['Contents'] for e in first] == [e['Contents'] for e in second] and not errors_of(first + second)
     assert len([name for name in compiled if name.endswith('CortexXDRResponse.py')]) == 1
     assert requests_mock.call_count == 2
+
+
+def test_session_keeps_the_codes_log_lines_when_asked(session, monkeypatch):
+    """The fuzz test checks log lines for secrets through the same Session as everything else (issue 21): with
+    keep_logs the debug/info/error lines are collected, and still reach the runtime's own functions."""
+    seen = []
+    monkeypatch.setattr(demistomock, 'debug', lambda message, *args: seen.append(message))
+    logged = Session(instances=session.instances, workdir=session.workdir)
+    logged.logs = []
+    logged.execute('xdr-response-get-distribution-versions')
+    assert logged.logs and all(level in ('debug', 'info', 'error', 'log') for level, _ in logged.logs)
+    assert [text for level, text in logged.logs if level == 'debug'] == [str(m) for m in seen]
+    assert session.logs is None
+
+
+def test_fuzz_cases_are_named_after_the_command_they_exercise():
+    """`pytest -k <command>` finds a command's fuzz cases: one case per command, id <Integration>-<command>."""
+    ids = {case.id for case in test_reply_fuzz.fuzz_cases()}
+    index = PackIndex()
+    for entry in index.integrations.values():
+        for command in ['test-module', *entry['commands']]:
+            assert f"{entry['module']}-{command}" in ids
+    for name, entry in index.scripts.items():
+        assert f"{entry['module']}-{name}" in ids
