@@ -1,7 +1,9 @@
 """Developer commands (through `bash devtools/dev.sh <command>`, which needs no activated venv):
 
   run <Integration> <command> [name=value ...]  run one command as XSOAR would
-  playbook <playbook name or yml> [input=value ...]  run a pack playbook offline
+  playbook <playbook name or yml> [input=value ...] [--answer yes|no ...]  run a pack playbook offline; prints
+                                                the task path, the questions asked and answered, the War Room
+                                                entries and the context
   demo                                          the end-to-end scenario on an embedded emulator
 
 run and playbook call a real tenant for an integration whose XDR_* / CYLANCE_* variables (or --params file) are
@@ -17,14 +19,15 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 from devtools import demo, instances
 from devtools.emulator import Emulator
 from devtools.emulator.process import EmulatorProcess
-from devtools.playbooks import PlaybookError, find_playbook, run_playbook
-from devtools.runner import (ERROR_ENTRY, FILE_ENTRY, INFO_FILE_ENTRY, WARNING_ENTRY, PackIndex, Session, errors_of,
-                             readable_of)
+from devtools.playbooks import (ManualTaskError, PlaybookError, PlaybookRun, Question, check_inputs, find_playbook,
+                                run_playbook)
+from devtools.runner import (ERROR_ENTRY, FILE_ENTRY, INFO_FILE_ENTRY, NOTE_ENTRY, WARNING_ENTRY, PackIndex, Session,
+                             errors_of, readable_of)
 
 ENTRY_KINDS = {ERROR_ENTRY: 'ERROR', FILE_ENTRY: 'FILE', INFO_FILE_ENTRY: 'FILE', WARNING_ENTRY: 'WARNING'}
 USAGE_ERROR = 2
@@ -147,29 +150,76 @@ def cmd_run(options: argparse.Namespace) -> int:
     return 0
 
 
+NOTE_KINDS = {**ENTRY_KINDS, NOTE_ENTRY: 'NOTE'}
+
+
+def print_war_room(entries: list[tuple[str, dict[str, Any]]], out: TextIO | None = None) -> None:
+    """The War Room entries a playbook run wrote, each under the task that wrote it; text indented below."""
+    out = out or sys.stdout
+    print('War Room:', file=out)
+    if not entries:
+        print('  (no entries)', file=out)
+    for task, entry in entries:
+        kind = NOTE_KINDS.get(int(entry.get('Type') or 0), 'ENTRY')
+        text = readable_of(entry).strip() or '(empty)'
+        print('  [{}] {} ({})'.format(kind, task, entry.get('Source')), file=out)
+        print('\n'.join('      ' + line for line in text.splitlines()), file=out)
+
+
+def print_questions(questions: list[Question], out: TextIO | None = None) -> None:
+    """The manual tasks' questions and the answers given."""
+    out = out or sys.stdout
+    for question in questions:
+        if question.answer is not None:
+            print('Asked: ' + question.text.replace('\n', '\n       '), file=out)
+            print('Answer: ' + question.answer, file=out)
+
+
+def interactive_answer(question: Question) -> str | None:
+    """Ask on the terminal; None (no answer) when stdin is not one, so a scripted run never hangs."""
+    if not sys.stdin.isatty():
+        return None
+    print('\n' + question.text, file=sys.stderr)
+    try:
+        return input('Answer ({}): '.format(' / '.join(question.options)))
+    except EOFError:
+        return None
+
+
 def cmd_playbook(options: argparse.Namespace) -> int:
     inputs = parse_pairs(options.inputs)
     try:
-        find_playbook(options.playbook)
+        playbook = find_playbook(options.playbook)
+        check_inputs(playbook, inputs)
     except PlaybookError as error:
-        raise UsageError(f'{error}; see Playbooks/ and TestPlaybooks/ (name or YAML path)') from None
+        raise UsageError(str(error)) from None
     integrations = list(PackIndex().integrations.values())
+    run = PlaybookRun(playbook.get('name') or '', answers=options.answer, ask=interactive_answer)
+    status = 0
     with api_params([entry['module'] for entry in integrations], options.auth, None) as params, \
             tempfile.TemporaryDirectory(prefix='xsoar-playbook-') as work:
         session = Session(instances=params, workdir=work, files_dir=options.out, on_event=say)
         try:
-            result = run_playbook(session, options.playbook, inputs)
+            run_playbook(session, playbook, inputs, run=run)
+        except ManualTaskError as error:
+            message, status = f'PLAYBOOK WAITING: {error}\nGive the answer with --answer <{"|".join(error.question.options)}>' \
+                f' (once per manual task, in the order they are asked).', USAGE_ERROR
         except PlaybookError as error:
-            print(f'PLAYBOOK FAILED: {error}', file=sys.stderr)
-            return 1
+            message, status = f'PLAYBOOK FAILED: {error}', 1
     print('Task path:')
-    print('\n'.join('  ' + name for name in result.task_path))
-    for error in result.errors:
-        print('Error entry (task continued): ' + error.split('\n')[0])
+    print('\n'.join('  ' + name for name in run.task_path))
+    print_questions(run.questions)
+    print_war_room(run.entries)
     print('Context:')
-    print(json.dumps(result.context, indent=2, sort_keys=True, default=str))
+    print(json.dumps(session.context, indent=2, sort_keys=True, default=str))
     for info in session.files.values():
         say('saved {}'.format(info['path']))
+    if status:
+        print(message, file=sys.stderr)
+        return status
+    if run.answers:
+        say('unused --answer value(s): {} (the run asked {} question(s))'.format(', '.join(run.answers),
+                                                                               len(run.questions)))
     return 0
 
 
@@ -197,6 +247,9 @@ def parser() -> argparse.ArgumentParser:
     playbook.add_argument('inputs', nargs='*', default=[], help='input=value')
     playbook.add_argument('--auth', default='standard', choices=['standard', 'advanced'])
     playbook.add_argument('--out', default='out/files', help='folder for returned files (default out/files)')
+    playbook.add_argument('--answer', action='append', default=[], metavar='ANSWER',
+                          help='the answer to the next manual task (e.g. yes or no); repeat for several tasks. '
+                               'Without one, a manual task is asked on the terminal, or the run stops (exit 2).')
     playbook.set_defaults(func=cmd_playbook)
 
     demo_parser = sub.add_parser('demo', help='end-to-end scenario on an embedded emulator')

@@ -1,16 +1,18 @@
 """Run a pack playbook offline, the way the XSOAR server would, against the session's integrations.
 
 Supported: start, title, regular (integration commands `brand|||command`, pack scripts, the built-ins in
-BUILTINS), condition (built-in `conditions` and condition scripts), playbook (sub-playbooks with inputs,
-`separatecontext` and declared outputs) tasks; `simple` arguments with `${...}` references and `complex`
-arguments (root, accessor, filters, transformers in FILTERS / TRANSFORMERS); playbook inputs (simple or
-complex defaults); `continueonerror`; command polling (followed by Session.execute). Anything else raises
-PlaybookError naming the task and the construct: nothing is skipped silently.
+BUILTINS), condition (built-in `conditions`, condition scripts, and manual conditions: no `conditions` and no
+script, the analyst picks a branch - answered from PlaybookRun.answers or its `ask` callback, never guessed),
+playbook (sub-playbooks with inputs, `separatecontext` and declared outputs) tasks; `simple` arguments with
+`${...}` references and `complex` arguments (root, accessor, filters, transformers in FILTERS / TRANSFORMERS);
+playbook inputs (simple or complex defaults); `continueonerror`; command polling (followed by Session.execute).
+Anything else raises PlaybookError naming the task and the construct: nothing is skipped silently.
 """
 import json
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -27,27 +29,77 @@ class PlaybookError(Exception):
     pass
 
 
+@dataclass
+class Question:
+    """What a manual condition task asks the analyst: the task, the question as shown, the branches to pick."""
+    task: str
+    text: str
+    options: list[str]
+    where: str
+    answer: str | None = None
+
+
+class ManualTaskError(PlaybookError):
+    """A manual task has no answer to take (a non-interactive run), or the answer is not one of its branches."""
+
+    def __init__(self, message: str, question: Question):
+        super().__init__(message)
+        self.question = question
+
+
 class PlaybookRun:
-    def __init__(self, name: str):
+    """One run: the task path, the error entries tasks continued past, the War Room entries each task wrote
+    (task name, entry), and the manual tasks' questions with the answers given (from `answers` in order, then
+    from `ask`, which returns None when it has no answer)."""
+
+    def __init__(self, name: str, answers: list[str] | None = None,
+                 ask: Callable[[Question], str | None] | None = None):
         self.name = name
         self.task_path: list[str] = []
         self.errors: list[str] = []
         self.context: dict[str, Any] = {}
+        self.entries: list[tuple[str, dict[str, Any]]] = []
+        self.answers: list[str] = list(answers or [])
+        self.ask = ask
+        self.questions: list[Question] = []
+
+
+def playbook_files(root: str = ROOT) -> list[tuple[str, dict[str, Any]]]:
+    """(folder, parsed YAML) of every playbook and test playbook of the pack."""
+    found = []
+    for folder in PLAYBOOK_FOLDERS:
+        base = os.path.join(root, folder)
+        for file_name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            if file_name.endswith('.yml'):
+                with open(os.path.join(base, file_name)) as f:
+                    found.append((folder, yaml.safe_load(f) or {}))
+    return found
 
 
 def find_playbook(name_or_path: str, root: str = ROOT) -> dict[str, Any]:
     if os.path.isfile(name_or_path):
         with open(name_or_path) as f:
             return yaml.safe_load(f)
-    for folder in PLAYBOOK_FOLDERS:
-        base = os.path.join(root, folder)
-        for file_name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
-            if file_name.endswith('.yml'):
-                with open(os.path.join(base, file_name)) as f:
-                    data = yaml.safe_load(f)
-                if name_or_path in (data.get('name'), data.get('id')):
-                    return data
-    raise PlaybookError(f'No playbook named "{name_or_path}" in the pack')
+    books = playbook_files(root)
+    for _, data in books:
+        if name_or_path in (data.get('name'), data.get('id')):
+            return data
+    listed = '; '.join('{}: {}'.format(title, ', '.join('"{}"'.format(d.get('name')) for f, d in books if f == folder))
+                       for folder, title in (('Playbooks', 'playbooks'), ('TestPlaybooks', 'test playbooks'))
+                       if any(f == folder for f, _ in books))
+    raise PlaybookError(f'No playbook named "{name_or_path}" in the pack (give a name or a YAML path); {listed}')
+
+
+def input_names(playbook: dict[str, Any]) -> list[str]:
+    return [item['key'] for item in playbook.get('inputs') or [] if item.get('key')]
+
+
+def check_inputs(playbook: dict[str, Any], given: dict[str, Any]) -> None:
+    """PlaybookError naming the unknown inputs and listing the playbook's inputs."""
+    unknown = sorted(set(given) - set(input_names(playbook)))
+    if unknown:
+        raise PlaybookError('{}: unknown input(s) {}; its inputs: {}'.format(
+            playbook.get('name'), ', '.join(unknown), ', '.join(input_names(playbook)) or '(none)'))
 
 
 def as_list(value: Any) -> list[Any]:
@@ -247,6 +299,7 @@ def call_builtin(session: Session, name: str, args: dict[str, Any]):
 # ---------------------------------------------------------------- execution
 
 def resolve_inputs(playbook: dict[str, Any], given: dict[str, Any], resolver: Resolver) -> dict[str, Any]:
+    check_inputs(playbook, given)
     inputs: dict[str, Any] = {}
     for item in playbook.get('inputs') or []:
         key = item.get('key')
@@ -256,18 +309,16 @@ def resolve_inputs(playbook: dict[str, Any], given: dict[str, Any], resolver: Re
             inputs[key] = given[key]
         else:
             inputs[key] = resolver.argument(item.get('value') or {}, f'input {key}')
-    unknown = set(given) - set(inputs)
-    if unknown:
-        raise PlaybookError('{}: unknown input(s) {}'.format(playbook.get('name'), sorted(unknown)))
     return inputs
 
 
 def run_playbook(session: Session, playbook_or_name: Any, inputs: dict[str, Any] | None = None,
-                 run: PlaybookRun | None = None, depth: int = 0) -> PlaybookRun:
+                 run: PlaybookRun | None = None, depth: int = 0, answers: list[str] | None = None) -> PlaybookRun:
+    """Run the playbook to its end; answers: the manual tasks' answers in the order they are asked."""
     playbook = playbook_or_name if isinstance(playbook_or_name, dict) else find_playbook(playbook_or_name)
     if depth > MAX_SUB_PLAYBOOK_DEPTH:
         raise PlaybookError(f'sub-playbooks nested more than {MAX_SUB_PLAYBOOK_DEPTH} deep')
-    run = run or PlaybookRun(playbook.get('name') or '')
+    run = run or PlaybookRun(playbook.get('name') or '', answers)
     resolver = Resolver(session, {})
     resolver.inputs = resolve_inputs(playbook, dict(inputs or {}), resolver)
     tasks = playbook.get('tasks') or {}
@@ -283,7 +334,12 @@ def run_playbook(session: Session, playbook_or_name: Any, inputs: dict[str, Any]
         task = tasks[task_id]
         name = (task.get('task') or {}).get('name') or ('Start' if task.get('type') == 'start' else task_id)
         run.task_path.append(('  ' * depth) + name)
-        label = execute_task(session, playbook, task, resolver, run, depth)
+        written = len(session.entries)
+        try:
+            label = execute_task(session, playbook, task, resolver, run, depth)
+        finally:
+            if task.get('type') != 'playbook':  # a sub-playbook's tasks record their own entries
+                run.entries.extend((name, entry) for entry in session.entries[written:])
         nexttasks = task.get('nexttasks') or {}
         following = nexttasks.get(label) if label else nexttasks.get('#none#')
         if label and following is None:
@@ -306,11 +362,8 @@ def execute_task(session: Session, playbook: dict[str, Any], task: dict[str, Any
         run_sub_playbook(session, inner, task, args, run, depth, where)
         return None
     if kind == 'condition' and not inner.get('script') and not inner.get('scriptName'):
-        for option in task.get('conditions') or []:
-            groups = option.get('condition') or []
-            if all(any(resolver.compare(c, where) for c in group) for group in groups):
-                return option.get('label')
-        return '#default#'
+        return answer_manual_task(task, resolver, run, where) if is_manual(task) else \
+            built_in_condition(task, resolver, where)
     if kind not in ('regular', 'condition'):
         raise PlaybookError(f'{where}: task type "{kind}" is not supported')
     result, entries = call(session, inner, args, where)
@@ -323,6 +376,53 @@ def execute_task(session: Session, playbook: dict[str, Any], task: dict[str, Any
             result = entries[-1].get('Contents')
         return _text(result) or '#default#'
     return None
+
+
+def built_in_condition(task: dict[str, Any], resolver: Resolver, where: str) -> str:
+    """The label of the first option whose groups all hold (each group: any of its conditions), else #default#."""
+    for option in task.get('conditions') or []:
+        groups = option.get('condition') or []
+        if all(any(resolver.compare(c, where) for c in group) for group in groups):
+            return option.get('label') or '#default#'
+    return '#default#'
+
+
+def is_manual(task: dict[str, Any]) -> bool:
+    """A manual condition: the analyst picks the branch (no built-in conditions, no condition script)."""
+    inner = task.get('task') or {}
+    return task.get('type') == 'condition' and not task.get('conditions') and not inner.get('script') \
+        and not inner.get('scriptName')
+
+
+def manual_question(task: dict[str, Any], resolver: Resolver, where: str) -> Question:
+    inner = task.get('task') or {}
+    message = task.get('message') or {}
+    nexttasks = task.get('nexttasks') or {}
+    branches = [label for label in nexttasks if not label.startswith('#')]
+    options = [_text(option) for option in message.get('replyOptions') or []] or branches
+    if not options:
+        raise PlaybookError(f'{where}: the manual task has no branch to answer with')
+    parts = [inner.get('name') or '', inner.get('description') or '']
+    if message.get('body'):
+        parts.append(_text(resolver.argument(message['body'], where)))
+    text = '\n'.join(part.strip() for part in parts if part and part.strip())
+    return Question(task=inner.get('name') or str(task.get('id')), text=text, options=options, where=where)
+
+
+def answer_manual_task(task: dict[str, Any], resolver: Resolver, run: PlaybookRun, where: str) -> str:
+    """The branch the analyst picks: the next of run.answers, else run.ask's answer; ManualTaskError without one."""
+    question = manual_question(task, resolver, where)
+    run.questions.append(question)
+    answer = run.answers.pop(0) if run.answers else (run.ask(question) if run.ask else None)
+    choices = ' or '.join(question.options)
+    if answer is None or not str(answer).strip():
+        raise ManualTaskError(f'{where} waits for an answer ({choices}):\n{question.text}', question)
+    picked = next((o for o in question.options if o.lower() == str(answer).strip().lower()), None)
+    if picked is None:
+        raise ManualTaskError(f'{where}: "{answer}" is not an answer to this task; answer {choices}', question)
+    question.answer = picked
+    nexttasks = task.get('nexttasks') or {}
+    return next((label for label in nexttasks if label.lower() == picked.lower()), '#default#')
 
 
 def call(session: Session, inner: dict[str, Any], args: dict[str, Any], where: str):

@@ -6,10 +6,11 @@ from typing import Any
 import pytest
 import yaml
 
+from devtools import __main__ as cli
 from devtools import instances
 from devtools.emulator import content
 from devtools.paths import ROOT
-from devtools.playbooks import PlaybookError, Resolver, run_playbook
+from devtools.playbooks import ManualTaskError, PlaybookError, Resolver, run_playbook
 from devtools.runner import Session, get_context_path
 
 OK = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
@@ -48,6 +49,10 @@ def test_every_playbook_has_a_test_playbook():
 
 
 def test_retrieve_files_playbook_context(session):
+    """Given two endpoints, one of which fails (the emulator's failing endpoint)
+    When the playbook runs
+    Then the other endpoint's files are in context, the failed row has its reason, the partial-failure branch names
+    the failed endpoint (only it) in a note and in XDRRetrievalCheck.Failed, and the playbook goes on to Done."""
     win, unix = 'C:\\Users\\jdoe\\invoice.exe', '/tmp/miner.sh'
     run = run_playbook(session, 'Cortex XDR - Retrieve Files',
                        {'endpoint_ids': f'{OK},{FAIL}', 'file_paths': f'{win},{unix}'})
@@ -56,8 +61,53 @@ def test_retrieve_files_playbook_context(session):
     assert sorted(f['SHA256'] for f in files) == sorted(content.retrieved_file_sha256(OK, p) for p in (win, unix))
     rows = {r['endpoint_id']: r for r in as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles'))}
     assert rows[FAIL]['status'] == 'FAILED' and 'disconnected' in rows[FAIL]['error']
-    assert len(run.errors) == 1 and FAIL in run.errors[0]  # the error entry names the endpoint; the task continued
+    assert 'error' not in rows[OK]
+    assert_partial_failure_reported(run, session)
+    # Under the partial-failure rule the command returns no error entry here; before the integration change it returns
+    # one naming the failed endpoint. Either way the task continued and no error names the working endpoint.
+    # TIGHTEN after the integration change lands: assert run.errors == []
+    assert all(FAIL in error and OK not in error for error in run.errors)
     assert get_context_path(session.context, 'XDRRetrievalSummary.Succeeded') == 1
+
+
+def assert_partial_failure_reported(run, session):
+    steps = run.task_path
+    assert steps.index('Summarise the retrieval') < steps.index('Did some endpoints fail?') \
+        < steps.index('Name the endpoints that failed') < steps.index('Was every expected SHA256 retrieved?')
+    assert steps[-1] == 'Done'
+    assert get_context_path(session.context, 'XDRRetrievalCheck.Failed') == [FAIL]
+    [note] = [text for text in notes(session) if text.startswith('Files could not be retrieved from these endpoints')]
+    assert FAIL in note and OK not in note
+
+
+def test_retrieve_partial_failure_branches_without_an_error_entry(session, monkeypatch):
+    """Given the partial-failure rule (some endpoints failed: results and reasons, no error entry), simulated by
+    dropping the error entry the integration still adds before that change lands
+    When the playbook runs on a working and a failing endpoint
+    Then the branch is taken from the context alone: the failed endpoint is named and the playbook ends at Done."""
+    execute = session.execute
+
+    def without_partial_error(command, args=None, using=None, follow_polling=True):
+        entries = execute(command, args, using, follow_polling)
+        rows = as_list(get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles'))
+        if command == 'xdr-response-file-retrieve' and any(not row.get('error') for row in rows):
+            dropped = [e for e in entries if e.get('Type') == 4]
+            session.entries[:] = [e for e in session.entries if e not in dropped]
+            entries = [e for e in entries if e not in dropped]
+        return entries
+
+    monkeypatch.setattr(session, 'execute', without_partial_error)
+    run = run_playbook(session, RETRIEVE, {'endpoint_ids': f'{OK},{FAIL}', 'file_paths': WIN})
+    assert run.errors == [] and not session_errors(session)
+    assert_partial_failure_reported(run, session)
+    assert get_context_path(session.context, 'File.SHA256') == content.retrieved_file_sha256(OK, WIN)
+
+
+def test_retrieve_without_failures_names_no_endpoint(session):
+    """Given only a working endpoint, When the playbook runs, Then the failure branch is not taken."""
+    run = run_playbook(session, RETRIEVE, {'endpoint_ids': OK, 'file_paths': WIN})
+    assert 'Did some endpoints fail?' in run.task_path and 'Name the endpoints that failed' not in run.task_path
+    assert get_context_path(session.context, 'XDRRetrievalCheck.Failed') is None and run.errors == []
 
 
 def test_quarantine_playbook_reads_the_incident_file_context(session):
@@ -227,12 +277,13 @@ def test_retrieve_with_nothing_to_retrieve_says_what_is_missing(session, given, 
 
 def test_retrieve_with_every_endpoint_failing(session):
     """Given only a failing endpoint, when the playbook runs, then the failure is an error entry, the task
-    continues, the summary is written and no file is in context."""
+    continues (marked failed), the summary is written, the endpoint is named and no file is in context."""
     run = run_playbook(session, RETRIEVE, {'endpoint_ids': FAIL, 'file_paths': WIN})
-    assert len(run.errors) == 1 and FAIL in run.errors[0]
+    assert len(run.errors) == 1 and FAIL in run.errors[0]  # every target failed: still an error entry (flagged)
     assert get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles.status') == 'FAILED'
     assert get_context_path(session.context, 'File') is None
     assert 'Summarise the retrieval' in run.task_path
+    assert get_context_path(session.context, 'XDRRetrievalCheck.Failed') == [FAIL] and run.task_path[-1] == 'Done'
 
 
 def test_disabled_integration_is_said_plainly(emulator, tmp_path):
@@ -326,3 +377,69 @@ def test_failed_task_stops_the_playbook_unless_continue_on_error(session):
         run_playbook(session, playbook(tasks))
     tasks['0']['continueonerror'] = True
     assert run_playbook(session, playbook(tasks)).task_path == ['boom', 'after']
+
+
+def test_manual_condition_takes_the_branch_answered(session):
+    """Given a manual condition (no conditions, no script; branches yes/no) whose message body has references
+    When the playbook runs with answers
+    Then the question shows the resolved body and each answer picks its branch; without one it is a clear error."""
+    tasks = {'0': {'id': '0', 'type': 'start', 'task': {}, 'nexttasks': {'#none#': ['1']}},
+             '1': {'id': '1', 'type': 'condition', 'task': {'name': 'Go on?', 'description': 'Decide.'},
+                   'message': {'body': {'simple': 'About ${inputs.what}'}},
+                   'nexttasks': {'yes': ['2'], 'no': ['3']}},
+             '2': {'id': '2', 'type': 'title', 'task': {'name': 'went on'}},
+             '3': {'id': '3', 'type': 'title', 'task': {'name': 'stopped'}}}
+    book = playbook(tasks, [{'key': 'what', 'value': {'simple': 'the thing'}}])
+    assert run_playbook(session, book, answers=['YES']).task_path[-1] == 'went on'
+    run = run_playbook(session, book, answers=['no'])
+    assert run.task_path[-1] == 'stopped' and run.questions[0].text == 'Go on?\nDecide.\nAbout the thing'
+    with pytest.raises(ManualTaskError, match=r'waits for an answer \(yes or no\):\nGo on\?'):
+        run_playbook(session, book)
+
+
+def dev_playbook(capsys, tmp_path, *args):
+    code = cli.main(['playbook', *args, '--out', str(tmp_path / 'out')])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_run_prints_the_war_room_notes(capsys, tmp_path):
+    """Given no inputs, When Retrieve Files runs from the command line, Then the note that explains why nothing was
+    retrieved is printed (with the task that wrote it) before the context."""
+    code, out, _ = dev_playbook(capsys, tmp_path, RETRIEVE)
+    assert code == 0
+    assert '[NOTE] Say there are no endpoint IDs (Print)\n      Nothing to retrieve: no endpoint IDs were given' in out
+    assert out.index('Task path:') < out.index('War Room:') < out.index('Context:')
+
+
+def test_cli_run_prints_error_entries(capsys, tmp_path):
+    """Given only a failing endpoint, When the playbook runs from the command line, Then the error entry (the task
+    continued) and the note naming the endpoint are printed."""
+    code, out, _ = dev_playbook(capsys, tmp_path, RETRIEVE, f'endpoint_ids={FAIL}', f'file_paths={WIN}')
+    assert code == 0
+    assert '[ERROR] Retrieve the files and wait for every endpoint (Cortex XDR - Response Actions)' in out
+    assert f'Files could not be retrieved from these endpoints: {FAIL}.' in out
+
+
+def test_cli_unknown_playbook_lists_the_playbooks(capsys, tmp_path):
+    code, _, err = dev_playbook(capsys, tmp_path, 'No Such Playbook')
+    assert code == 2
+    assert 'No playbook named "No Such Playbook"' in err and f'"{RETRIEVE}"' in err and f'"{PACKAGE} Test"' in err
+    assert 'Traceback' not in err
+
+
+def test_cli_unknown_input_lists_the_inputs(capsys, tmp_path):
+    code, out, err = dev_playbook(capsys, tmp_path, RETRIEVE, 'endpoints=x', f'file_paths={WIN}')
+    assert code == 2
+    assert 'unknown input(s) endpoints; its inputs: endpoint_ids, file_paths, file_sha256' in err
+    assert 'Task path' not in out  # refused before anything ran
+
+
+@pytest.mark.parametrize('path', [os.path.join(folder, name) for folder in ('Playbooks', 'TestPlaybooks')
+                                  for name in sorted(os.listdir(os.path.join(ROOT, folder))) if name.endswith('.yml')])
+def test_task_ids_are_unique(path):
+    """A task id written twice in a playbook YAML is silently dropped by the loader (the last one wins)."""
+    with open(os.path.join(ROOT, path)) as f:
+        ids = [line.split(':')[0].strip().strip("'\"") for line in f if line.startswith('  ') and not
+               line.startswith('   ') and line.rstrip().endswith(':') and line.strip()[:1] in ("'", '"')]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
