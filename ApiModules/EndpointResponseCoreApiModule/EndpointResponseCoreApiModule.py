@@ -134,8 +134,9 @@ def log_unexpected(error: BaseException, secrets_to_hide: Iterable[str]) -> None
     """An exception that is not one of our messages: its class and traceback at debug level, redacted."""
     if isinstance(error, DemistoException):
         return  # one of our own messages: it says everything
-    trace = ''.join(traceback.format_exception(type(error), error, error.__traceback__))
-    demisto.debug(redact(f'unexpected {type(error).__name__}:\n{trace}', secrets_to_hide))
+    frames = traceback.extract_tb(error.__traceback__)
+    where = '\n'.join(f'  at {os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}' for frame in frames)
+    demisto.debug(redact(f'unexpected {type(error).__name__}: {error}\n{where}', secrets_to_hide)[:4000])
 
 
 def report_failure(command: str, error: BaseException, secrets_to_hide: Iterable[str]) -> None:
@@ -644,7 +645,7 @@ def within_deadline(call: Callable[[], T], deadline: float, what: str) -> T:
     worker.start()
     worker.join(max(0.0, deadline - time.monotonic()))
     if worker.is_alive():
-        raise DeadlineExceeded(f'{what} failed: no reply within the time limit (check the timeout setting)')
+        raise DeadlineExceeded(f'{what} failed: no reply in time (check the timeout setting)')
     if 'error' in outcome:
         raise outcome['error']
     return outcome['value']

@@ -54,6 +54,11 @@ FAULTS: list[tuple[str, dict[str, Any], str | None]] = [
     ('many_entries', {'kind': 'many_entries', 'entries': 2000}, 'max_entries'),
 ]
 
+# Commands that start something: an unclear answer is never sent again, and the analyst reads what may have happened.
+ACTION_CELLS = {('xdr-response-create-distribution', 'distributions/create'),
+                ('xdr-response-file-retrieve', 'endpoints/file_retrieval')}
+UNCLEAR_FAULTS = ('502', '503', '504', 'timeout', 'reset')
+
 OK_ENDPOINT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 WIN_PATH = 'C:\\Users\\analyst\\evil.exe'
 
@@ -181,6 +186,9 @@ def test_fault_cell(emulator, tmp_path, caplog, sleeps, cell):
     assert errors or (command == 'test-module' and outcome_message != 'ok'), \
         f'{command} under {name} did not fail: {text[:500]}'
     assert 'Traceback' not in text and 'KeyError' not in text and 'AttributeError' not in text
+    action_unclear = (command, fault_path) in ACTION_CELLS and name in UNCLEAR_FAULTS
+    if action_unclear and name != 'timeout':
+        expected = 'may have'
     if expected:
         assert expected in text, f'{command} under {name}: {text[:800]}'
     # no partial or corrupt file reported as success, no temp file left behind
@@ -191,7 +199,7 @@ def test_fault_cell(emulator, tmp_path, caplog, sleeps, cell):
     assert not leftovers, leftovers
     # bounded retries: attempts on the faulted path and the waits they asked for
     attempts = [r for r in emulator.request_log()[log_start:] if fault_path in r['path']]
-    assert len(attempts) <= MAX_ATTEMPTS + 1
+    assert len(attempts) <= (1 if action_unclear else MAX_ATTEMPTS + 1)
     assert sum(sleeps) <= MAX_RETRY_WAIT_SECONDS
     assert elapsed < MAX_CELL_SECONDS
     assert_no_secrets(session, caplog)

@@ -70,14 +70,16 @@ def test_distribution_validation_errors_reach_the_war_room(make_session):
 
 
 @pytest.mark.parametrize('auth', AUTH_MODES)
-def test_file_retrieve_two_endpoints_one_fails(make_session, caplog, emulator, auth):
+def test_xdr_response_file_retrieve_two_endpoints_one_fails(make_session, caplog, emulator, auth):
     session = make_session(auth)
     entries = session.execute('xdr-response-file-retrieve', {
         'endpoint_ids': f'{OK_ENDPOINT},{FAILING_ENDPOINT}',
         'windows_file_paths': WIN_PATH, 'linux_file_paths': LINUX_PATH,
         'polling': 'true', 'interval_in_seconds': '10'})
-    errors = errors_of(entries)
-    assert len(errors) == 1 and FAILING_ENDPOINT in errors[0]
+    # partial failure: no error entry; the failed endpoint is named in the War Room and in the context
+    assert errors_of(entries) == []
+    assert any(FAILING_ENDPOINT in str(e.get('HumanReadable') or '') and 'could not be retrieved' in
+               str(e.get('HumanReadable') or '') for e in entries)
     rows = {row['endpoint_id']: row for row in as_list(
         get_context_path(session.context, 'PaloAltoNetworksXDR.RetrievedFiles'))}
     assert rows[FAILING_ENDPOINT]['status'] == 'FAILED' and rows[FAILING_ENDPOINT]['error']

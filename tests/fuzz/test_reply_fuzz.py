@@ -426,11 +426,13 @@ class Responder:
 
 # ---------------------------------------------------------------- checks
 
-def visible_text(result):
+def visible_text(result, debug=True):
+    """What the War Room and the logs show; debug=False leaves out debug lines, where an unexpected failure's
+    exception class and redacted stack are logged on purpose (issue 21: never in the War Room)."""
     parts = []
     for entry in result.entries:
         parts.append(entry if isinstance(entry, str) else json.dumps(entry, default=str))
-    parts.extend(text for _, text in result.logs)
+    parts.extend(text for level, text in result.logs if debug or level != 'debug')
     return '\n'.join(parts)
 
 
@@ -443,8 +445,9 @@ def where_seen(result, needle):
 def findings_of(result, target, expect_failed_download=False, expect_success=False):
     found = []
     text = visible_text(result)
+    shown = visible_text(result, debug=False)
     for word in FORBIDDEN:
-        if word in text:
+        if word in shown:
             found.append(f'{where_seen(result, word)} shows "{word}"')
             break
     for secret, label in dict(target.static_secrets, **result.secrets).items():
