@@ -23,6 +23,7 @@ import yaml
 
 from devtools.paths import ROOT
 from devtools.sdk import PACK_FOLDER, run_sdk, scaffold
+from devtools.sync import as_content_repo
 
 ZIP_NAME = 'EndpointResponse.zip'
 DEVELOPER_SECTIONS = ('Install from source', 'Performance', 'Develop')
@@ -82,6 +83,7 @@ def build_zip(out_dir: str) -> str:
             text = f.read()
         with open(readme, 'w') as f:
             f.write(marketplace_readme(text))
+        as_content_repo(os.path.join(repo, 'Packs', PACK_FOLDER), repo)  # the unifier inlines the ApiModules again
         sdk_out = os.path.join(os.path.dirname(repo), 'zips')  # beside the scaffold, removed with it
         proc = run_sdk(['zip-packs', '-i', os.path.join('Packs', PACK_FOLDER), '-o', sdk_out], cwd=repo, timeout=600)
         built = os.path.join(sdk_out, 'uploadable_packs', PACK_FOLDER + '.zip')

@@ -74,6 +74,29 @@ def sync(check: bool = False) -> list[str]:
     return changed
 
 
+def as_content_repo(pack_dir: str, repo_dir: str) -> list[str]:
+    """The content repository's form of a copied pack: every block swapped back for its import line and each module
+    placed at Packs/ApiModules/Scripts/<Name>/<Name>.py, where demisto-sdk's unifier inlines it again (between the
+    same markers) when it builds the zip. Returns the modules placed."""
+    placed: set[str] = set()
+    for folder in PACK_CODE_FOLDERS:
+        for path in sorted(glob.glob(os.path.join(pack_dir, folder, '*', '*.py'))):
+            with open(path) as f:
+                text = f.read()
+            names = list(blocks_in(text))
+            if not names:
+                continue
+            with open(path, 'w') as f:
+                f.write(BLOCK.sub(lambda m: f'from {m.group("name")} import *\n', text))
+            placed.update(names)
+    for name in sorted(placed):
+        target = os.path.join(repo_dir, 'Packs', 'ApiModules', 'Scripts', name, name + '.py')
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, 'w') as f:
+            f.write(module_source(name))
+    return sorted(placed)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='bash devtools/dev.sh sync',
                                      description='Write each ApiModules/<Name>ApiModule source into the integrations '

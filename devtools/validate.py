@@ -40,6 +40,7 @@ SECRETS_IGNORE_REASONS = {
     'PaloAltoNetworksXDR': 'the Cortex XDR context prefix, in release notes, script YAML and the pack README',
     'XDRQuarantineCheck': 'playbook output context path named in the pack README',
     'XDRRetrievalCheck': 'playbook output context path named in the pack README',
+    'CylanceOptics.Execution': 'the Cylance execution context path, in release notes and the pack README',
     # example values of the command examples (run on the emulator; command_examples and generated outputs)
     'a1b2c3d4e5f60718293a4b5c6d7e8f90': 'example Cortex XDR endpoint ID (upper case: the example Cylance device ID)',
     '5a98bd9f13a041e1b40ee1fa758f3d36': 'example Cortex XDR distribution ID',

@@ -34,7 +34,6 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
-from http import HTTPStatus
 from typing import Any, NamedTuple, TypeVar
 
 import requests
@@ -52,9 +51,9 @@ MAX_PROBLEMS_SHOWN = 10
 
 READ = 'read'  # status, details, get, list, download: safe to send again
 ACTION = 'action'  # starts something on the server: sent again only when it certainly did not arrive
-RETRYABLE_READ_STATUSES = (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE,
-                           HTTPStatus.GATEWAY_TIMEOUT)
-AMBIGUOUS_ACTION_STATUSES = (HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.GATEWAY_TIMEOUT)
+TOO_MANY_REQUESTS, BAD_GATEWAY, UNAVAILABLE, GATEWAY_TIMEOUT = 429, 502, 503, 504
+RETRYABLE_READ_STATUSES = (TOO_MANY_REQUESTS, BAD_GATEWAY, UNAVAILABLE, GATEWAY_TIMEOUT)
+AMBIGUOUS_ACTION_STATUSES = (BAD_GATEWAY, UNAVAILABLE, GATEWAY_TIMEOUT)
 REDIRECT_STATUSES = range(300, 400)
 SUCCESS_OR_REDIRECT = tuple(range(200, 400))
 MAX_PORT = 65535
@@ -297,8 +296,7 @@ def should_retry(kind: str, error: Exception) -> bool:
     if isinstance(error, HTTPStatusError):
         if kind == READ:
             return error.status in RETRYABLE_READ_STATUSES
-        return error.status == HTTPStatus.TOO_MANY_REQUESTS or (
-            error.status == HTTPStatus.SERVICE_UNAVAILABLE and error.retry_after is not None)
+        return error.status == TOO_MANY_REQUESTS or (error.status == UNAVAILABLE and error.retry_after is not None)
     if isinstance(error, DeadlineExceeded):
         return False
     if isinstance(error, TransportFailure):
@@ -2098,10 +2096,13 @@ def endpoint_key(row: dict[str, Any]) -> str:
     return '{}:{}'.format(row['action_id'], row['endpoint_id'])
 
 
-def download_endpoint_files(client: Client, row: dict[str, Any], limits: ZipLimits,
-                            return_zip: bool) -> EndpointResult:
+def download_endpoint_files(client: Client, row: dict[str, Any], limits: ZipLimits, return_zip: bool,
+                            not_after: float | None = None) -> EndpointResult | None:
     """Download one endpoint's zip once and extract it while it streams, all or nothing; a failure fails this
-    endpoint only. The raw zip is bounded too (its content plus headers)."""
+    endpoint only. The raw zip is bounded too (its content plus headers). None when not_after (monotonic) has
+    passed before the download could start: it is left for the next polling round."""
+    if not_after is not None and time.monotonic() > not_after:
+        return None
     zip_id, zip_path = new_war_room_file_path()
     raw_cap = limits.max_total_bytes + limits.max_entries * ZIP_OVERHEAD_PER_ENTRY + MEBIBYTE
     try:
@@ -2178,8 +2179,9 @@ def optional_status_rows(client: Client, action_id: str) -> tuple[list[dict[str,
         return [], describe_failure(error)
 
 
-def settle_endpoint(client: Client, row: dict[str, Any], limits: ZipLimits, return_zip: bool) -> EndpointResult:
-    """An endpoint's outcome: still running (a note), failed with the API's reason, or its files downloaded."""
+def outcome_without_download(row: dict[str, Any]) -> EndpointResult | None:
+    """An endpoint's outcome when there is nothing to download: still running (a note) or failed with the API's
+    reason; None when its files are to be downloaded."""
     if is_action_pending(row['status']):
         return EndpointResult(dict(row, note='Still running on the endpoint; run '
                                              '!xdr-response-retrieve-file-details action_id={} later.'.format(
@@ -2187,7 +2189,19 @@ def settle_endpoint(client: Client, row: dict[str, Any], limits: ZipLimits, retu
     if not row['file_link']:
         reason = row.get('error_description') or 'No file was retrieved (status {}).'.format(row['status'])
         return EndpointResult(dict(row, error=reason))
-    return download_endpoint_files(client, row, limits, return_zip)
+    return None
+
+
+def settle_endpoints(client: Client, rows: list[dict[str, Any]], limits: ZipLimits, return_zip: bool,
+                     not_after: float | None = None) -> list[EndpointResult]:
+    """Every endpoint's outcome in input order: the ones with files downloaded in the bounded pool (those not
+    started by not_after are left out, for the next round)."""
+    settled = [outcome_without_download(row) for row in rows]
+    downloads = iter(run_bounded(lambda row: download_endpoint_files(client, row, limits, return_zip, not_after),
+                                 [row for row, done in zip(rows, settled, strict=True) if done is None],
+                                 client.params.max_concurrency))
+    results = [done if done is not None else next(downloads) for done in settled]
+    return [result for result in results if result is not None]
 
 
 def retrieval_results(results: list[EndpointResult]) -> list[Any]:
@@ -2240,9 +2254,7 @@ def retrieve_file_details_command(client: Client, args: dict[str, Any]) -> list[
                            client.params.max_concurrency)
     rows = [row for action_id, reply, (status_rows, problem) in zip(action_ids, details, statuses, strict=True)
             for row in endpoint_rows(action_id, reply, status_rows, problem)]
-    results = run_bounded(lambda row: settle_endpoint(client, row, limits, return_zip), rows,
-                          client.params.max_concurrency)
-    return retrieval_results(results)
+    return retrieval_results(settle_endpoints(client, rows, limits, return_zip))
 
 # endregion
 
@@ -2391,13 +2403,8 @@ def retrieval_round(client: Client, state: RetrievalState, polling: PollingArgs)
             for row in endpoint_rows(action_id, details[action_id],
                                      [s for s in statuses if str(s['action_id']) == action_id], None)
             if endpoint_key(row) in final_keys]
-    limits = zip_limits(state.limits)
-    round_end = time.monotonic() + state.round_budget
-
-    def settle(row: dict[str, Any]) -> EndpointResult | None:
-        return settle_endpoint(client, row, limits, state.return_zip) if time.monotonic() < round_end else None
-
-    results = [r for r in run_bounded(settle, rows, client.params.max_concurrency) if r is not None]
+    results = settle_endpoints(client, rows, zip_limits(state.limits), state.return_zip,
+                               not_after=time.monotonic() + state.round_budget)
     state.handled.update({endpoint_key(r.row): r.row.get('error') or 'downloaded' for r in results})
     return retrieval_outcome(statuses, results, state, polling)
 

@@ -37,7 +37,6 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
-from http import HTTPStatus
 from typing import Any, NamedTuple, TypeVar
 
 import requests
@@ -55,9 +54,9 @@ MAX_PROBLEMS_SHOWN = 10
 
 READ = 'read'  # status, details, get, list, download: safe to send again
 ACTION = 'action'  # starts something on the server: sent again only when it certainly did not arrive
-RETRYABLE_READ_STATUSES = (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE,
-                           HTTPStatus.GATEWAY_TIMEOUT)
-AMBIGUOUS_ACTION_STATUSES = (HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.GATEWAY_TIMEOUT)
+TOO_MANY_REQUESTS, BAD_GATEWAY, UNAVAILABLE, GATEWAY_TIMEOUT = 429, 502, 503, 504
+RETRYABLE_READ_STATUSES = (TOO_MANY_REQUESTS, BAD_GATEWAY, UNAVAILABLE, GATEWAY_TIMEOUT)
+AMBIGUOUS_ACTION_STATUSES = (BAD_GATEWAY, UNAVAILABLE, GATEWAY_TIMEOUT)
 REDIRECT_STATUSES = range(300, 400)
 SUCCESS_OR_REDIRECT = tuple(range(200, 400))
 MAX_PORT = 65535
@@ -300,8 +299,7 @@ def should_retry(kind: str, error: Exception) -> bool:
     if isinstance(error, HTTPStatusError):
         if kind == READ:
             return error.status in RETRYABLE_READ_STATUSES
-        return error.status == HTTPStatus.TOO_MANY_REQUESTS or (
-            error.status == HTTPStatus.SERVICE_UNAVAILABLE and error.retry_after is not None)
+        return error.status == TOO_MANY_REQUESTS or (error.status == UNAVAILABLE and error.retry_after is not None)
     if isinstance(error, DeadlineExceeded):
         return False
     if isinstance(error, TransportFailure):
