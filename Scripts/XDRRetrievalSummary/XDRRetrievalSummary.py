@@ -14,13 +14,14 @@ and redaction, and a parameters base that knows its secrets.
 import demistomock as demisto  # noqa: F401
 from CommonServerPython import *  # noqa: F401
 
+import functools
 import hashlib
 import hmac
 import http.cookiejar
 import json
 import math
-import os
 import queue
+import os
 import re
 import threading
 import time
@@ -39,7 +40,7 @@ Headers = dict[str, str] | Callable[[], dict[str, str]]  # a callable gives fres
 
 MEBIBYTE = 1024 * 1024
 CHUNK_SIZE = MEBIBYTE  # file reads and writes
-BODY_CHUNK_SIZE = 256 * 1024  # network reads: each must arrive within the timeout (no trickling)
+BODY_PROGRESS_BYTES = 256 * 1024  # a reply must bring at least this much per timeout interval (no trickling)
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 MAX_PROBLEMS_SHOWN = 10
 
@@ -345,6 +346,7 @@ class Origin(NamedTuple):
     port: int
 
 
+@functools.lru_cache(maxsize=256)
 def origin_of(url: str, what: str = 'URL') -> Origin:
     """(scheme, host, port) of url as requests will connect to it (urllib3's parser, which sends the request).
 
@@ -591,8 +593,8 @@ class PolicyClient(BaseClient):
                                       **kwargs)
 
         try:
-            return within_deadline(request, min(deadline, time.monotonic() + self.instance.timeout),
-                                   f'{self.vendor} API call {what}')
+            return REQUEST_WORKERS.run(request, min(deadline, time.monotonic() + self.instance.timeout),
+                                       f'{self.vendor} API call {what}')
         except (HTTPStatusError, TransportFailure):
             raise
         except (DemistoException, requests.exceptions.RequestException) as error:
@@ -616,7 +618,7 @@ class PolicyClient(BaseClient):
         each chunk must arrive within the timeout setting, and the whole body before the deadline."""
         received = 0
         try:
-            for chunk in deadline_iter(res, deadline, self.instance.timeout):
+            for chunk in body_pieces(res, deadline, self.instance.timeout):
                 received += len(chunk)
                 if received > max_bytes:
                     if strict:
@@ -626,7 +628,7 @@ class PolicyClient(BaseClient):
                 yield chunk
         except DeadlineExceeded:
             raise DemistoException(f'{what}: the server sent too slowly or stopped sending (received {received} bytes '
-                                   f'within the time limit: at least {BODY_CHUNK_SIZE // 1024} KB every '
+                                   f'within the time limit: at least {BODY_PROGRESS_BYTES // 1024} KB every '
                                    f'{self.instance.timeout} s is expected); it was stopped and nothing of it was '
                                    'kept.') from None
         except requests.exceptions.RequestException:
@@ -635,78 +637,85 @@ class PolicyClient(BaseClient):
             res.close()
 
 
-def within_deadline(call: Callable[[], T], deadline: float, what: str) -> T:
-    """call() on a daemon thread; DeadlineExceeded when it has not returned by the deadline (monotonic clock)."""
-    outcome: dict[str, Any] = {}
+class DaemonWorkers:
+    """Daemon threads that run calls for callers who wait with a deadline: a stuck call (a server trickling its
+    headers) never holds the caller past its deadline, nor the process at exit. Threads are reused while busy
+    with short calls and end after a few idle seconds (so nothing is left in a long-lived engine process)."""
 
-    def run() -> None:
-        try:
-            outcome['value'] = call()
-        except BaseException as error:  # handed to the waiting thread
-            outcome['error'] = error
+    IDLE_SECONDS = 5.0
 
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(max(0.0, deadline - time.monotonic()))
-    if worker.is_alive():
-        raise DeadlineExceeded(f'{what} failed: no reply in time (check the timeout setting)')
-    if 'error' in outcome:
-        raise outcome['error']
-    return outcome['value']
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
 
+    def run(self, call: Callable[[], T], deadline: float, what: str) -> T:
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            else:
+                threading.Thread(target=self._work, daemon=True).start()
+        self._jobs.put((call, outcome, finished))
+        if not finished.wait(max(0.0, deadline - time.monotonic())):
+            raise DeadlineExceeded(f'{what} failed: no reply in time (check the timeout setting)')
+        if 'error' in outcome:
+            raise outcome['error']
+        return outcome['value']
 
-def deadline_iter(res: requests.Response, deadline: float, stall_seconds: float,
-                  chunk_size: int = BODY_CHUNK_SIZE) -> Iterator[bytes]:
-    """res's body chunks, read one ahead by a daemon thread; DeadlineExceeded when a chunk takes longer than
-    stall_seconds or the deadline has passed."""
-    pieces: queue.Queue[Any] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    end = object()
-
-    def reader() -> None:
-        try:
-            for chunk in res.iter_content(chunk_size):
-                if stop.is_set():
-                    return
-                if chunk:
-                    pieces.put(chunk)
-            pieces.put(end)
-        except BaseException as error:  # handed to the consumer
-            pieces.put(error)
-
-    thread = threading.Thread(target=reader, daemon=True)
-    thread.start()
-    try:
+    def _work(self) -> None:
         while True:
             try:
-                item = pieces.get(timeout=max(0.0, min(deadline - time.monotonic(), stall_seconds)))
+                call, outcome, finished = self._jobs.get(timeout=self.IDLE_SECONDS)
             except queue.Empty:
-                raise DeadlineExceeded('deadline') from None
-            if item is end:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        if thread.is_alive():
-            unblock(res, pieces)
+                with self._lock:
+                    if self._idle:  # still counted as idle: nobody is about to hand this thread a job
+                        self._idle -= 1
+                        return
+                continue
+            try:
+                outcome['value'] = call()
+            except BaseException as error:  # handed to the waiting caller
+                outcome['error'] = error
+            with self._lock:
+                self._idle += 1
+            finished.set()
 
 
-def unblock(res: requests.Response, pieces: 'queue.Queue[Any]') -> None:
-    """Stop a reader thread: free its queue slot and shut the socket it may be blocked on."""
-    try:
-        while True:
-            pieces.get_nowait()
-    except queue.Empty:
-        pass
-    shutdown = getattr(res.raw, 'shutdown', None)  # urllib3 >= 2.3 unblocks a read in another thread
-    try:
-        if callable(shutdown):
-            shutdown()
-        res.close()
-    except Exception:  # the connection is being discarded anyway
-        demisto.debug('could not close a stopped connection')
+REQUEST_WORKERS = DaemonWorkers()
+
+
+def body_pieces(res: requests.Response, deadline: float, stall_seconds: float,
+                chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """res's body as it arrives (each read returns what the socket has, decoded), with DeadlineExceeded once the
+    deadline has passed or a window of stall_seconds brought less than BODY_PROGRESS_BYTES: a server that trickles
+    cannot hold the command, and every read is bounded by the per-read timeout besides."""
+    raw = res.raw
+    read_some = True  # read1: what the socket has; without it (older urllib3, test doubles) read() instead
+    window_start, window_bytes = time.monotonic(), 0
+    while True:
+        now = time.monotonic()
+        if now > deadline:
+            raise DeadlineExceeded('deadline')
+        if now - window_start > stall_seconds:
+            if window_bytes < BODY_PROGRESS_BYTES:
+                raise DeadlineExceeded('stalled')
+            window_start, window_bytes = now, 0
+        try:
+            data = raw.read1(chunk_size, decode_content=True) if read_some else \
+                raw.read(chunk_size, decode_content=True)
+        except (AttributeError, NotImplementedError):
+            if not read_some:
+                raise
+            read_some = False
+            continue
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise requests.exceptions.ChunkedEncodingError(str(error)) from None
+        if not data:
+            return
+        window_bytes += len(data)
+        yield data
 
 
 def transport_failure(vendor: str, what: str, error: BaseException) -> TransportFailure:
