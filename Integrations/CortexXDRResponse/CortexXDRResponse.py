@@ -32,8 +32,10 @@ import re
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -82,6 +84,14 @@ class HTTPStatusError(DemistoException):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+def status_error_handler(message_of: Callable[[requests.Response], str]) -> Callable[[requests.Response], None]:
+    """An error_handler for _http_request: HTTPStatusError with message_of(res), the status and its Retry-After."""
+    def handle(res: requests.Response) -> None:
+        raise HTTPStatusError(message_of(res), status=res.status_code,
+                              retry_after=parse_retry_after(res.headers.get('Retry-After')))
+    return handle
 
 
 class RateLimited(DemistoException):
@@ -229,6 +239,28 @@ def number_arg(args: dict[str, Any], name: str, default: int, minimum: int = 1, 
     if number < minimum or (maximum is not None and number > maximum):
         raise DemistoException(f'{name} must be {bounds}, got {text[:50]}.')
     return number
+
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def canonical_uuid(value: Any, name: str, what: str, example: str) -> str:
+    """The canonical (lower-case, hyphenated) form of a UUID argument; a clear error for anything else."""
+    text = single_arg({name: value}, name)
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise DemistoException(f'{name} must be {what} UUID such as {example}, got "{text[:80]}".') from None
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+        return True
+    except ValueError:
+        return False
 
 # endregion
 
@@ -788,6 +820,28 @@ def file_entry(file_name: str, file_id: str) -> dict[str, Any]:
     """The war-room file entry for content already written at new_war_room_file_path()."""
     return {'Contents': '', 'ContentsFormat': formats['text'], 'Type': entryTypes['file'],
             'File': file_name, 'FileID': file_id}
+
+
+def sha256_of_file(path: str) -> tuple[str, int]:
+    """(hex SHA256, size in bytes) of a file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, 'rb') as source:
+        for chunk in iter(lambda: source.read(CHUNK_SIZE), b''):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def parse_utc(value: Any) -> float | None:
+    """Epoch seconds of an ISO 8601 UTC time as the API writes it, or None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace('Z', '+00:00')
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def remove_quietly(path: str | None) -> None:
@@ -1682,6 +1736,13 @@ def build_error_message(status: int, endpoint: str, body: Any) -> str:
     return message
 
 
+def json_or_none(res: requests.Response) -> Any:
+    try:
+        return res.json()
+    except ValueError:
+        return None
+
+
 def content_disposition_name(header: str | None) -> str | None:
     """The file name a server suggests in Content-Disposition, made safe."""
     if not header:
@@ -1754,16 +1815,9 @@ class Client(PolicyClient):
         return self.params.secrets() + self.issued_secrets
 
     def _error_handler(self, endpoint: str) -> Callable[[requests.Response], None]:
-        def handle(res: requests.Response) -> None:
-            try:
-                body = res.json()
-            except ValueError:
-                body = None
-            # A reply may quote the request; the message can end up in a context row, so redact it here.
-            message = redact(build_error_message(res.status_code, endpoint, body), self.secrets())
-            raise HTTPStatusError(message, status=res.status_code,
-                                  retry_after=parse_retry_after(res.headers.get('Retry-After')))
-        return handle
+        # A reply may quote the request; the message can end up in a context row, so redact it here.
+        return status_error_handler(lambda res: redact(build_error_message(res.status_code, endpoint, json_or_none(res)),
+                                                       self.secrets()))
 
     def _post(self, endpoint: str, request_data: dict[str, Any], kind: str = READ) -> Any:
         """The `reply` of a JSON API call, or a clear error naming the endpoint."""

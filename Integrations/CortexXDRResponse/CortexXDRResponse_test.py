@@ -18,6 +18,7 @@ import demistomock as demisto
 from CommonServerPython import CommandResults, DemistoException, EntryType, ScheduledCommand
 import CortexXDRResponse as xdr
 from devtools.emulator.zips import make_zip as build_zip
+from tests.fakes import FakeTime, run_entry_point
 
 BASE = 'https://api-tenant.xdr.us.paloaltonetworks.com'
 API = BASE + '/public_api/v1/'
@@ -43,21 +44,6 @@ def make_params(**changes):
     params = {'url': BASE, 'credentials': {'identifier': KEY_ID, 'password': API_KEY}, 'auth_type': 'Standard'}
     params.update(changes)
     return params
-
-
-class FakeTime:
-    """A clock that only moves when someone sleeps; every sleep is recorded."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def monotonic(self):
-        return self.now
 
 
 def make_client(clock=None, **changes):
@@ -1290,11 +1276,7 @@ def test_test_module_ok(client, requests_mock):
 
 
 def run_main(monkeypatch, command, args=None, params=None):
-    entries, exc_seen = [], []
-    monkeypatch.setattr(demisto, 'params', lambda: params or make_params(auth_type='Advanced'))
-    monkeypatch.setattr(demisto, 'args', lambda: args or {})
-    monkeypatch.setattr(demisto, 'command', lambda: command)
-    monkeypatch.setattr(demisto, 'results', lambda r: entries.extend(r if isinstance(r, list) else [r]))
+    exc_seen = []
     real_return_error = xdr.return_error
 
     def spy_return_error(message, *rest, **kwargs):
@@ -1302,10 +1284,7 @@ def run_main(monkeypatch, command, args=None, params=None):
         return real_return_error(message, *rest, **kwargs)
 
     monkeypatch.setattr(xdr, 'return_error', spy_return_error)
-    try:
-        xdr.main()
-    except SystemExit:
-        pass
+    entries = run_entry_point(monkeypatch, xdr.main, command, args, params or make_params(auth_type='Advanced'))
     return entries, exc_seen
 
 

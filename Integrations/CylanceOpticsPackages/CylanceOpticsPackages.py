@@ -35,8 +35,10 @@ import re
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -85,6 +87,14 @@ class HTTPStatusError(DemistoException):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+def status_error_handler(message_of: Callable[[requests.Response], str]) -> Callable[[requests.Response], None]:
+    """An error_handler for _http_request: HTTPStatusError with message_of(res), the status and its Retry-After."""
+    def handle(res: requests.Response) -> None:
+        raise HTTPStatusError(message_of(res), status=res.status_code,
+                              retry_after=parse_retry_after(res.headers.get('Retry-After')))
+    return handle
 
 
 class RateLimited(DemistoException):
@@ -232,6 +242,28 @@ def number_arg(args: dict[str, Any], name: str, default: int, minimum: int = 1, 
     if number < minimum or (maximum is not None and number > maximum):
         raise DemistoException(f'{name} must be {bounds}, got {text[:50]}.')
     return number
+
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def canonical_uuid(value: Any, name: str, what: str, example: str) -> str:
+    """The canonical (lower-case, hyphenated) form of a UUID argument; a clear error for anything else."""
+    text = single_arg({name: value}, name)
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise DemistoException(f'{name} must be {what} UUID such as {example}, got "{text[:80]}".') from None
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+        return True
+    except ValueError:
+        return False
 
 # endregion
 
@@ -793,6 +825,28 @@ def file_entry(file_name: str, file_id: str) -> dict[str, Any]:
             'File': file_name, 'FileID': file_id}
 
 
+def sha256_of_file(path: str) -> tuple[str, int]:
+    """(hex SHA256, size in bytes) of a file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, 'rb') as source:
+        for chunk in iter(lambda: source.read(CHUNK_SIZE), b''):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def parse_utc(value: Any) -> float | None:
+    """Epoch seconds of an ISO 8601 UTC time as the API writes it, or None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace('Z', '+00:00')
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
 def remove_quietly(path: str | None) -> None:
     """Delete a file we wrote, if it is still there."""
     if path and os.path.exists(path):
@@ -912,7 +966,6 @@ def partial_failure_results(results: list[Any], failures: list[str], every_targe
 # endregion
 ### END GENERATED CODE ###
 
-import hashlib
 import json
 import os
 import re
@@ -921,7 +974,6 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any
 
@@ -979,33 +1031,12 @@ UUID_IN_TEXT_RE = re.compile(r'[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[
 # region arguments, messages and parameters
 
 
-def as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def canonical_uuid(value: Any, name: str, what: str, example: str) -> str:
-    """The canonical (lower-case, hyphenated) form of a UUID argument; a clear error for anything else."""
-    text = single_arg({name: value}, name)
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        raise DemistoException(f'{name} must be {what} UUID such as {example}, got "{text[:80]}".') from None
-
-
 def validate_package_id(package_id: Any) -> str:
     return canonical_uuid(package_id, 'package_id', 'a package', 'e378dacb-9324-453a-b8c6-5a8406952195')
 
 
 def validate_execution_id(execution_id: Any) -> str:
     return canonical_uuid(execution_id, 'execution_id', 'an execution', 'abebf88c-f283-4edc-834b-aa8ad3bc682c')
-
-
-def is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-        return True
-    except ValueError:
-        return False
 
 
 def server_message(res: requests.Response) -> str:
@@ -1088,28 +1119,6 @@ def token_expiry(token: str) -> float:
         return float(exp) if exp else time.time() + ASSUMED_TOKEN_LIFETIME_SECONDS
     except Exception:  # not a JWT (or an odd one): assume the documented 30-minute lifetime
         return time.time() + ASSUMED_TOKEN_LIFETIME_SECONDS
-
-
-def parse_utc(value: Any) -> float | None:
-    """Epoch seconds of an ISO 8601 UTC time as the API writes it, or None."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace('Z', '+00:00')
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
-
-
-def sha256_of_file(path: str) -> tuple[str, int]:
-    """(hex SHA256, size in bytes) of a file, read in chunks."""
-    digest, size = hashlib.sha256(), 0
-    with open(path, 'rb') as source:
-        for chunk in iter(lambda: source.read(CHUNK_SIZE), b''):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 class InstanceParams(InstanceParamsBase):
@@ -1203,17 +1212,11 @@ class Client(PolicyClient):
 
     @staticmethod
     def _api_error_handler(endpoint: str, scope: str | None) -> Callable[[requests.Response], None]:
-        def handle(res: requests.Response) -> None:
-            raise HTTPStatusError(error_message(res.status_code, endpoint, scope, server_message(res)),
-                                  status=res.status_code, retry_after=parse_retry_after(res.headers.get('Retry-After')))
-        return handle
+        return status_error_handler(lambda res: error_message(res.status_code, endpoint, scope, server_message(res)))
 
     @staticmethod
     def _storage_error_handler(action: str, host: str) -> Callable[[requests.Response], None]:
-        def handle(res: requests.Response) -> None:
-            raise HTTPStatusError(storage_error_message(action, res.status_code, host), status=res.status_code,
-                                  retry_after=parse_retry_after(res.headers.get('Retry-After')))
-        return handle
+        return status_error_handler(lambda res: storage_error_message(action, res.status_code, host))
 
     @staticmethod
     def _bearer(token: str) -> dict[str, str]:
@@ -1424,8 +1427,15 @@ def collect_pages(fetch: Callable[[int], Any], paging: Paging, endpoint: str,
     return Collected(items[:paging.limit], total if isinstance(total, int) else None, page)
 
 
-def counted_title(what: str, shown: int, total: int | None) -> str:
-    return f'{what} ({shown} of {total})' if total is not None else f'{what} ({shown})'
+def paged_results(found: Collected, what: str, prefix: str, key: str,
+                  table: Callable[[str, list[dict[str, Any]]], str]) -> CommandResults:
+    """The context rows and table of a list command, saying where to go on when MAX_PAGES stopped the walk."""
+    title = f'{what} ({len(found.items)} of {found.total})' if found.total is not None else f'{what} ({len(found.items)})'
+    readable = table(title, found.items)
+    if found.stopped_early_at_page:
+        readable += f'\nStopped after {MAX_PAGES} pages; run again with page={found.stopped_early_at_page} for more.'
+    return CommandResults(outputs_prefix=prefix, outputs_key_field=key, outputs=found.items, readable_output=readable,
+                          raw_response=found.items)
 
 
 def package_ref(value: Any) -> str:
@@ -1608,11 +1618,7 @@ def list_packages_command(client: Client, args: dict[str, Any]) -> CommandResult
         raise DemistoException('category must be custom or cylance, got "{}".'.format(single_arg(args, 'category')))
     found = collect_pages(lambda page: client.list_packages(page, paging.page_size, sort, category), paging,
                           'packages/v2', require_package)
-    readable = package_table(counted_title('Cylance Optics packages', len(found.items), found.total), found.items)
-    if found.stopped_early_at_page:
-        readable += f'\nStopped after {MAX_PAGES} pages; run again with page={found.stopped_early_at_page} for more.'
-    return CommandResults(outputs_prefix=PACKAGE_PREFIX, outputs_key_field='packageId', outputs=found.items,
-                          readable_output=readable, raw_response=found.items)
+    return paged_results(found, 'Cylance Optics packages', PACKAGE_PREFIX, 'packageId', package_table)
 
 # endregion
 
@@ -1930,12 +1936,7 @@ def list_executions_command(client: Client, args: dict[str, Any]) -> CommandResu
     sort = single_arg(args, 'sort') or None
     found = collect_pages(lambda page: client.list_executions(page, paging.page_size, sort), paging,
                           'packages/v2/executions', require_execution)
-    readable = execution_table(counted_title('Cylance Optics package executions', len(found.items), found.total),
-                               found.items)
-    if found.stopped_early_at_page:
-        readable += f'\nStopped after {MAX_PAGES} pages; run again with page={found.stopped_early_at_page} for more.'
-    return CommandResults(outputs_prefix=EXECUTION_PREFIX, outputs_key_field='id', outputs=found.items,
-                          readable_output=readable, raw_response=found.items)
+    return paged_results(found, 'Cylance Optics package executions', EXECUTION_PREFIX, 'id', execution_table)
 
 # endregion
 

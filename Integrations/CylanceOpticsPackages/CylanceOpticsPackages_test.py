@@ -19,6 +19,7 @@ import CommonServerPython
 import demistomock as demisto
 from CommonServerPython import CommandResults, DemistoException, EntryType
 import CylanceOpticsPackages as cyl
+from tests.fakes import FakeTime, run_entry_point
 
 BASE = 'https://protectapi.cylance.com'
 APP_ID = 'b1e2c3d4-5f60-4718-9a2b-3c4d5e6f7081'
@@ -75,21 +76,6 @@ def runtime(tmp_path, monkeypatch):
                         lambda ctx, *a, **k: replace_contents(store, ctx))
     monkeypatch.chdir(tmp_path)
     return store
-
-
-class FakeTime:
-    """A clock that moves only when the code sleeps; the sleeps are recorded."""
-
-    def __init__(self, waits=None):
-        self.now = 1000.0
-        self.waits = waits if waits is not None else []
-
-    def sleep(self, seconds):
-        self.waits.append(seconds)
-        self.now += seconds
-
-    def clock(self):
-        return self.now
 
 
 def make_client(waits=None, **params):
@@ -1556,16 +1542,7 @@ def test_delete_execution(client, requests_mock, reply):
 # ---------------------------------------------------------------- main
 
 def run_main(monkeypatch, command, args=None, params=None):
-    entries = []
-    monkeypatch.setattr(demisto, 'params', lambda: params or PARAMS)
-    monkeypatch.setattr(demisto, 'args', lambda: args or {})
-    monkeypatch.setattr(demisto, 'command', lambda: command)
-    monkeypatch.setattr(demisto, 'results', lambda r: entries.extend(r if isinstance(r, list) else [r]))
-    try:
-        cyl.main()
-    except SystemExit:
-        pass
-    return entries
+    return run_entry_point(monkeypatch, cyl.main, command, args, params or PARAMS)
 
 
 def test_main_runs_commands(monkeypatch, requests_mock):

@@ -1,8 +1,8 @@
 import pytest
 
-import demistomock as demisto
 from CommonServerPython import DemistoException
 import XDRBuildRetrievePaths as script
+from tests.fakes import run_entry_point
 
 
 def test_infers_os_from_path_shape():
@@ -29,14 +29,7 @@ def test_errors(paths, oses, problem):
 
 
 def run(monkeypatch, args):
-    entries = []
-    monkeypatch.setattr(demisto, 'args', lambda: args)
-    monkeypatch.setattr(demisto, 'results', lambda r: entries.extend(r if isinstance(r, list) else [r]))
-    try:
-        script.main()
-    except SystemExit:
-        pass
-    return entries
+    return run_entry_point(monkeypatch, script.main, args=args)
 
 
 def test_main_merges_explicit_lists(monkeypatch):

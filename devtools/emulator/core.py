@@ -483,8 +483,50 @@ class _Server(ThreadingHTTPServer):
     emulator: 'EmulatorCore'
 
 
-class EmulatorCore:
+class ServedOnThread:
+    """A ThreadingHTTPServer served on a daemon thread: serve(), shut() and the port; `with` starts and stops it."""
+
+    what = 'the server'
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.shut()
+
+    def serve(self, server: ThreadingHTTPServer, name: str) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def shut(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f'{self.what} is not running')
+        return int(self._server.server_address[1])
+
+
+class EmulatorCore(ServedOnThread):
     """The HTTP server on host:port with the given vendor APIs; start()/stop() or use as a context manager."""
+
+    what = 'the emulator'
 
     def __init__(self, options: ServerOptions, vendor_classes: Iterable[type[Vendor]]):
         self.options = options
@@ -494,8 +536,6 @@ class EmulatorCore:
         self.vendors = [vendor_class(self) for vendor_class in vendor_classes]
         self.cookie_counter = itertools.count(1)
         self._stopping = threading.Event()  # wakes stalled and trickling replies when the server stops
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def vendor_for(self, path: str) -> Vendor | None:
         return next((vendor for vendor in self.vendors if vendor.owns(path)), None)
@@ -516,29 +556,12 @@ class EmulatorCore:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self.options.tls_cert, self.options.tls_key)
             server.socket = context.wrap_socket(server.socket, server_side=True)
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name='api-emulator', daemon=True)
-        self._thread.start()
+        self.serve(server, 'api-emulator')
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> 'EmulatorCore':
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError('the emulator is not running')
-        return int(self._server.server_address[1])
+        self.shut()
 
     @property
     def scheme(self) -> str:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .core import ServedOnThread
+
 MAX_BODY = 1024 * 1024
 DEFAULT_BODY = b'{"other_origin": true}'
 
@@ -81,45 +83,21 @@ class _Server(ThreadingHTTPServer):
     origin: 'OtherOrigin'
 
 
-class OtherOrigin:
+class OtherOrigin(ServedOnThread):
     """A recording HTTP server on 127.0.0.1, addressed as http://<host>:<its port>; start()/stop() or `with`."""
 
     def __init__(self, host: str = 'localhost'):
+        self.what = 'the other origin'
         self.host = host
         self.lock = threading.Lock()
         self.received: list[Received] = []
         self.current = _Answer()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def start(self) -> 'OtherOrigin':
         server = _Server(('127.0.0.1', 0), _Handler)
         server.origin = self
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name='other-origin', daemon=True)
-        self._thread.start()
+        self.serve(server, 'other-origin')
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> 'OtherOrigin':
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError('the other origin is not running')
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
