@@ -6,10 +6,7 @@ import json
 import logging
 import os
 import sys
-import threading
-import time
 import zipfile
-import zlib
 
 import pytest
 import requests
@@ -107,115 +104,6 @@ def retrieval_mocks(requests_mock, status_reply, zip_bytes, details='file_retrie
     requests_mock.post(API + 'actions/file_retrieval_details', json=load(details))
     requests_mock.post(API + 'download/AAAAAbCdEf0123456789', content=zip_bytes,
                        headers={'Content-Type': 'application/zip'})
-
-
-# ---------------------------------------------------------------- shared helpers
-
-@pytest.mark.parametrize('value, expected', [
-    ('7', 7.0), ('0', 0.0), (' 2.5 ', 2.5), (None, None), ('', None), ('soon', None), ('-3', 0.0),
-    ('Wed, 21 Oct 2015 07:28:30 GMT', 30.0),
-])
-def test_parse_retry_after(value, expected):
-    """
-    Given a Retry-After header as delta-seconds, an HTTP date (30 s after "now") or garbage
-    When it is parsed
-    Then the wait is in seconds, never negative, and None when unreadable
-    """
-    now = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
-    assert xdr.parse_retry_after(value, now=now) == expected
-
-
-def test_retry_gate_one_retry_after_slows_every_worker():
-    """
-    Given a gate that received a Retry-After of 5 s from one request
-    When another worker asks for its turn
-    Then it sleeps until that moment too, and the total waiting is bounded by the budget
-    """
-    waits: list[float] = []
-    gate = xdr.RetryGate('Cortex XDR', sleep=waits.append, clock=lambda: 100.0, budget_seconds=15)
-    gate.backoff(0, 5.0)
-    gate.wait_turn()
-    assert waits == [5.0, 5.0]  # the clock did not move, so the second worker waits the whole time
-    gate.backoff(1, 9.0)
-    with pytest.raises(xdr.RateLimited, match='try again in 2 s') as info:
-        gate.backoff(2, 2.0)
-    assert info.value.retry_after == 2.0
-
-
-def test_run_bounded_keeps_order_and_bounds_concurrency():
-    """
-    Given 20 items that take different times
-    When run with at most 3 workers
-    Then the results come in input order and never more than 3 run at once
-    """
-    running, peak, lock = [0], [0], threading.Lock()
-
-    def work(item):
-        with lock:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.001 * (item % 4))
-        with lock:
-            running[0] -= 1
-        return item * 2
-
-    assert xdr.run_bounded(work, list(range(20)), 3) == [i * 2 for i in range(20)]
-    assert 1 < peak[0] <= 3
-
-
-def test_run_bounded_reraises_the_first_failure_in_input_order():
-    """
-    Given items whose 3rd and 5th fail
-    When run in a pool
-    Then the 3rd item's error is raised
-    """
-    def work(item):
-        if item in (2, 4):
-            raise DemistoException(f'item {item} failed')
-        return item
-
-    with pytest.raises(DemistoException, match='item 2 failed'):
-        xdr.run_bounded(work, list(range(6)), 4)
-
-
-@pytest.mark.parametrize('name, expected', [
-    ('C:\\Users\\bob\\evil.exe', 'evil.exe'), ('a/b/c.txt', 'c.txt'), ('bad<>:name?.txt', 'bad___name_.txt'),
-    (['one.txt'], 'one.txt'), (['a', 'b'], 'file'), (42, '42'), (None, 'file'), ('', 'file'), ('..', 'file'),
-])
-def test_safe_file_name_any_input(name, expected):
-    """
-    Given a file name as text, list, number or nothing (a playbook can pass any)
-    When made safe
-    Then a plain file name comes back, never an exception
-    """
-    assert xdr.safe_file_name(name) == expected
-
-
-def test_redact_secrets_jwts_and_bearer_tokens():
-    """
-    Given a message holding a secret, a JWT and a bearer token
-    When redacted
-    Then none of them is left
-    """
-    jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXZhbHVl'
-    text = xdr.redact(f'key=abcdefgh! token {jwt} Authorization: Bearer abc.def-123456', ['abcdefgh'])
-    assert text == 'key=<redacted>! token <redacted> Authorization: Bearer <redacted>'
-
-
-@pytest.mark.parametrize('error', [
-    KeyError('x'), TypeError('unsupported operand'), AttributeError('NoneType'), ValueError('bad'),
-    zlib.error('invalid stored block'), OSError('disk full'), RuntimeError('boom'),
-    requests.exceptions.ReadTimeout('slow'), requests.exceptions.ConnectionError('reset'),
-])
-def test_describe_failure_never_names_a_python_type(error):
-    """
-    Given an unexpected exception of any kind
-    When described for the war room
-    Then the text says what kind of failure it was in words, with no Python type name
-    """
-    text = xdr.describe_failure(error)
-    assert text
-    assert not any(name in text for name in PYTHON_TYPE_NAMES)
 
 
 # ---------------------------------------------------------------- plumbing: params, auth, errors, client
