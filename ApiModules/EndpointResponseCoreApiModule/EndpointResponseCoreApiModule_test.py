@@ -300,8 +300,9 @@ def test_daemon_workers_reuse_threads_and_stop_waiting_at_the_deadline():
         workers.run(release.wait, time.monotonic() + 0.2, 'X API call a/b')
     assert time.monotonic() - started < 2
     release.set()
+    empty: dict[str, int] = {}
     with pytest.raises(KeyError):
-        workers.run(lambda: {}['missing'], time.monotonic() + 5, 'x')
+        workers.run(lambda: empty['missing'], time.monotonic() + 5, 'x')
 
 # ---------------------------------------------------------------- parameters, polling and partial failure
 
@@ -364,7 +365,8 @@ def test_partial_failure_rule(failures, every, errors):
 def test_unexpected_failures_log_their_class_and_a_redacted_stack_at_debug(monkeypatch):
     """Given an unexpected exception whose text holds a secret, When reported, Then the debug log has its class and
     where it happened, redacted, and the error entry has neither."""
-    logged, errors = [], []
+    logged: list[str] = []
+    errors: list[str] = []
     monkeypatch.setattr(core.demisto, 'debug', logged.append)
     monkeypatch.setattr(core, 'return_error', errors.append)
 

@@ -528,9 +528,10 @@ class PolicyClient(BaseClient):
             return call_with_retries(attempt, what, self.gate, kind)
         except (HTTPStatusError, TransportFailure) as error:
             if is_ambiguous(kind, error):
-                raise ActionOutcomeUnknown(f'{self.vendor} API call {what} got no clear answer '
-                                           f'({error.message.rstrip(".")}), so it may have been carried out. '
-                                           'It was not sent again.', action=what) from None
+                reason = f'status {error.status}' if isinstance(error, HTTPStatusError) else \
+                    error.message.split(' failed: ', 1)[-1].rstrip('.')
+                raise ActionOutcomeUnknown(f'{self.vendor} API call {what} got no clear answer ({reason}), so it may '
+                                           'have been carried out. It was not sent again.', action=what) from None
             raise
 
     def read_json(self, what: str, res: requests.Response, deadline: float | None = None,
