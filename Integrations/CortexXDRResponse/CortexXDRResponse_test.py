@@ -1,4 +1,9 @@
-"""Unit tests of Cortex XDR - Response Actions, in the order of the integration's regions."""
+"""Unit tests of Cortex XDR - Response Actions, in the order of the integration's regions.
+
+Where the other tests of a command are: end to end on the emulator in tests/e2e/test_xdr_e2e.py (tests named after
+the command, `pytest -k xdr_response_file_retrieve`), under every API fault in tests/e2e/test_fault_matrix.py and
+against fuzzed replies in tests/fuzz (ids carry the command name, `pytest -k xdr-response-file-retrieve`), and
+against a hostile server in tests/hostile; the shared layer's own tests are beside its source in ApiModules/."""
 import gzip
 import hashlib
 import io

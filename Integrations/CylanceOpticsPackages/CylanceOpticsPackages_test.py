@@ -1,5 +1,10 @@
 """Unit tests of Cylance Optics - Packages, in the order of the code: shared helpers, plumbing, client, then one
-block per command, then main()."""
+block per command, then main().
+
+Where the other tests of a command are: end to end on the emulator in tests/e2e/test_cylance_e2e.py (tests named
+after the command, `pytest -k cylance_optics_run_package`), under every API fault in tests/e2e/test_fault_matrix.py
+and against fuzzed replies in tests/fuzz (ids carry the command name, `pytest -k cylance-optics-run-package`), and
+against a hostile server in tests/hostile; the shared layer's own tests are beside its source in ApiModules/."""
 import email.utils
 import hashlib
 import io

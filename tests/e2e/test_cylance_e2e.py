@@ -49,7 +49,7 @@ def test_test_module(make_session, caplog):
     assert_no_secrets(session, caplog)
 
 
-def test_list_get_download(make_session, emulator, caplog):
+def test_cylance_optics_list_get_and_download_package(make_session, emulator, caplog):
     """Given 25 packages on the emulator
     When they are listed 10 a page, one is read and downloaded
     Then 3 list calls are made, the file is the real zip served, storage gets no token, one token per scope."""
@@ -109,7 +109,7 @@ def test_wrong_secret_and_unknown_package(make_session):
 
 # ---------------------------------------------------------------- packages: create
 
-def test_create_package_uploads_and_polls_until_success(make_session, emulator, tmp_path, caplog):
+def test_cylance_optics_create_package_uploads_and_polls_until_success(make_session, emulator, tmp_path, caplog):
     """Given a zip of Python files in the War Room
     When create-package runs with polling
     Then the file is PUT without a token to the upload link, the package ends success with the right checksum,
@@ -133,7 +133,7 @@ def test_create_package_uploads_and_polls_until_success(make_session, emulator, 
     assert_no_secrets(session, caplog)
 
 
-def test_checksum_mismatch_fails_the_package(make_session, emulator):
+def test_cylance_optics_create_package_checksum_mismatch_fails_the_package(make_session, emulator):
     """Given a package created with one checksum and uploaded with other bytes
     When get-package polls it
     Then the error says its upload status is failed."""
@@ -161,7 +161,7 @@ def session_jwt(scope):
 
 # ---------------------------------------------------------------- executions
 
-def test_run_package_on_two_devices_one_fails(make_session, emulator, caplog):
+def test_cylance_optics_run_package_on_two_devices_one_fails(make_session, emulator, caplog):
     """Given a package by name and version, a working device and a failing one (lower case)
     When run-package runs one execution per device with polling
     Then the progress entries count 1 device each, both executions finish and only the failing device is named."""
@@ -183,7 +183,7 @@ def test_run_package_on_two_devices_one_fails(make_session, emulator, caplog):
     assert_no_secrets(session, caplog)
 
 
-def test_run_package_on_a_zone_reports_counts(make_session):
+def test_cylance_optics_run_package_on_a_zone_reports_counts(make_session):
     """Given a zone (with dashes) holding one failing device
     When run-package runs on it with polling
     Then the target is the normalised zone id, the counts are 3 acked / 2 succeeded / 1 failed, and the outcome
@@ -199,7 +199,7 @@ def test_run_package_on_a_zone_reports_counts(make_session):
     assert 'the API reports counts only' in readable_texts(entries)[-1]
 
 
-def test_list_get_and_delete_executions(make_session):
+def test_cylance_optics_list_get_and_delete_execution(make_session):
     """Given an execution started without polling
     When executions are listed, the execution is deleted, then read
     Then it is listed, marked deleted, then not found."""
@@ -215,7 +215,7 @@ def test_list_get_and_delete_executions(make_session):
     assert 'was not found' in errors[0]
 
 
-def test_ids_checked_before_any_request(make_session, emulator):
+def test_cylance_optics_run_package_ids_checked_before_any_request(make_session, emulator):
     """Given devices and zones given together
     When run-package runs
     Then the error says not both and the emulator saw no request."""

@@ -23,7 +23,7 @@ def test_test_module(make_session, caplog, auth):
 
 
 @pytest.mark.parametrize('auth', AUTH_MODES)
-def test_distribution_create_wait_url_and_download(make_session, caplog, auth):
+def test_xdr_response_create_distribution_wait_url_and_download(make_session, caplog, auth):
     session = make_session(auth)
     versions = session.execute('xdr-response-get-distribution-versions')
     assert not errors_of(versions)
@@ -51,7 +51,7 @@ def test_distribution_create_wait_url_and_download(make_session, caplog, auth):
     assert_no_secrets(session, caplog)
 
 
-def test_distribution_download_sends_no_credentials_to_storage_host(make_session, emulator):
+def test_xdr_response_get_distribution_url_download_sends_no_credentials_to_storage_host(make_session, emulator):
     session = make_session()
     session.execute('xdr-response-create-distribution', {'name': 'L', 'platform': 'linux', 'package_type': 'standalone',
                                                 'agent_version': '8.4.0.1'})
@@ -63,7 +63,7 @@ def test_distribution_download_sends_no_credentials_to_storage_host(make_session
     assert storage and not any(r['had_authorization'] for r in storage)
 
 
-def test_distribution_validation_errors_reach_the_war_room(make_session):
+def test_xdr_response_create_distribution_validation_errors_reach_the_war_room(make_session):
     session = make_session()
     entries = session.execute('xdr-response-create-distribution', {'name': 'x', 'package_type': 'upgrade'})
     assert 'upgrade package needs agent_version' in errors_of(entries)[0]
@@ -97,7 +97,7 @@ def test_xdr_response_file_retrieve_two_endpoints_one_fails(make_session, caplog
 
 
 @pytest.mark.parametrize('auth', AUTH_MODES)
-def test_action_status_and_details_without_polling(make_session, caplog, auth):
+def test_xdr_response_action_status_get_and_retrieve_file_details_without_polling(make_session, caplog, auth):
     session = make_session(auth)
     started = session.execute('xdr-response-file-retrieve', {'endpoint_ids': OK_ENDPOINT, 'generic_file_path': WIN_PATH,
                                                     'polling': 'false'})
@@ -116,7 +116,7 @@ def test_action_status_and_details_without_polling(make_session, caplog, auth):
 
 
 @pytest.mark.parametrize('auth', AUTH_MODES)
-def test_quarantine_status_batch(make_session, caplog, emulator, auth):
+def test_xdr_response_get_quarantine_status_batch(make_session, caplog, emulator, auth):
     session = make_session(auth)
     hashes = [hashlib.sha256(f'file-{i}'.encode()).hexdigest() for i in range(250)]
     entries = session.execute('xdr-response-get-quarantine-status', {'endpoint_id': OK_ENDPOINT, 'file_path': 'C:\\x.exe',
