@@ -9,8 +9,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
 # Nothing outside the clone: temporary files (pytest's too) and pip's cache live under build/ (git ignores it).
-mkdir -p "$ROOT/build/tmp"
-export TMPDIR="$ROOT/build/tmp" PIP_CACHE_DIR="${PIP_CACHE_DIR:-$ROOT/build/pip-cache}"
+mkdir -p "$ROOT/build/scratch"
+export TMPDIR="$ROOT/build/scratch" PIP_CACHE_DIR="${PIP_CACHE_DIR:-$ROOT/build/pip-cache}"
 STAMP="$VENV/.requirements.sha256"          # requirements-dev.txt installed
 RUN_STAMP="$VENV/.requirements-run.sha256"  # requirements-run.txt installed
 

@@ -1133,6 +1133,7 @@ def test_quarantine_reply_matching(reply, statuses):
     ({'files': '[1, 2]'}, 'JSON list'),
     ({}, 'Give the files to check'),
     ({'endpoint_id': 5, 'file_path': '/a', 'file_hash': 7}, 'is not a SHA256'),
+    ({'file_path': '/a', 'file_hash': SHA_A}, '^endpoint_id is required: give one value for all files or one per file'),
 ])
 def test_quarantine_bad_input_no_request(client, requests_mock, args, problem):
     """
