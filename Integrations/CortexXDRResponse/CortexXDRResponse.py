@@ -66,7 +66,6 @@ MAX_REDIRECT_HOPS = 3
 MAX_JSON_REPLY_BYTES = 64 * MEBIBYTE
 DEFAULT_COMMAND_BUDGET_SECONDS = 240  # below XSOAR's default 5-minute command timeout
 WEB_SCHEMES = ('https://', 'http://')
-CREDENTIAL_HEADERS = ('authorization', 'cookie', 'proxy-authorization')
 
 MIN_POLLING_INTERVAL = 10  # the server never schedules a polling round sooner
 MAX_POLLING_TIMEOUT = 7 * 24 * 3600
@@ -116,6 +115,14 @@ class TransportFailure(DemistoException):
     def __init__(self, message: str, sent: bool):
         super().__init__(message)
         self.sent = sent
+
+
+class NotJsonReply(DemistoException):
+    """A reply arrived whole but is not JSON."""
+
+
+class TooLarge(DemistoException):
+    """A reply went past its byte cap; it was stopped and nothing of it was kept."""
 
 
 class DeadlineExceeded(TransportFailure):
@@ -444,15 +451,14 @@ class InstanceParamsBase:
 
     vendor = 'The server'
     default_url = ''
+    url_example = 'https://api.example.com'
     default_timeout = 60
 
     def __init__(self, params: dict[str, Any]):
         self.url = str(params.get('url') or self.default_url).strip().rstrip('/')
-        try:
-            self.origin = origin_of(self.url, 'Server URL')
-        except DemistoException:
-            raise DemistoException(f'Server URL must be a plain https:// URL (for example '
-                                   f'{self.default_url or "https://api.example.com"}), got "{self.url[:100]}".') from None
+        if not self.url.lower().startswith(WEB_SCHEMES):
+            raise DemistoException(f'Server URL must start with https:// (for example {self.url_example}).')
+        self.origin = origin_of(self.url, 'Server URL')
         self.verify = not bool_arg(params, 'insecure', False)
         self.proxy = bool_arg(params, 'proxy', False)
         self.timeout = number_arg(params, 'timeout', self.default_timeout, 1, 3600)
@@ -507,11 +513,10 @@ class PolicyClient(BaseClient):
 
         Redirects are refused; kind (READ or ACTION) decides what may be sent again.
         """
-        self.check_credential_url(url)
         deadline = deadline or self.request_deadline()
 
         def attempt() -> requests.Response:
-            res = self.open(what, method, url, headers, error_handler, deadline, **kwargs)
+            res = self.open(what, method, url, headers, error_handler, deadline, credentials=True, **kwargs)
             if res.is_redirect or res.status_code in REDIRECT_STATUSES:
                 res.close()
                 raise DemistoException(
@@ -543,8 +548,8 @@ class PolicyClient(BaseClient):
         try:
             return json.loads(body)
         except ValueError:
-            raise DemistoException(f'{self.vendor} API call {what} returned a reply that is not JSON (status '
-                                   f'{res.status_code}).') from None
+            raise NotJsonReply(f'{self.vendor} API call {what} returned a reply that is not JSON (status '
+                               f'{res.status_code}).') from None
 
     def call_json(self, what: str, kind: str, method: str, url: str, headers: Headers,
                   error_handler: Callable[[requests.Response], None], allow_empty: bool = False, **kwargs: Any) -> Any:
@@ -553,8 +558,10 @@ class PolicyClient(BaseClient):
         res = self.send(what, kind, method, url, headers, error_handler, deadline=deadline, **kwargs)
         try:
             return self.read_json(what, res, deadline, allow_empty=allow_empty)
+        except NotJsonReply:
+            raise
         except DemistoException as error:
-            if kind != ACTION or 'not JSON' in str(error.message):
+            if kind != ACTION:
                 raise
             raise ActionOutcomeUnknown(f'{self.vendor} API call {what} was answered, but the reply did not arrive '
                                        f'({error.message.rstrip(".")}), so it may have been carried out. It was not '
@@ -570,8 +577,9 @@ class PolicyClient(BaseClient):
         for _ in range(MAX_REDIRECT_HOPS + 1):
             headers: Headers = credential_headers if origin == self.origin else {'Accept': '*/*'}
 
-            def attempt(target: str = url, chosen: Headers = headers, verb: str = method) -> requests.Response:
-                return self.open(what, verb, target, chosen, error_handler, deadline)
+            def attempt(target: str = url, chosen: Headers = headers, verb: str = method,
+                        credentials: bool = origin == self.origin) -> requests.Response:
+                return self.open(what, verb, target, chosen, error_handler, deadline, credentials=credentials)
 
             res = self.guarded(what, READ, attempt)
             if not (res.is_redirect or res.status_code in REDIRECT_STATUSES):
@@ -614,14 +622,16 @@ class PolicyClient(BaseClient):
                                    'the configured server URL.')
 
     def open(self, what: str, method: str, url: str, headers: Headers,
-             error_handler: Callable[[requests.Response], None], deadline: float, **kwargs: Any) -> requests.Response:
+             error_handler: Callable[[requests.Response], None], deadline: float, credentials: bool = False,
+             **kwargs: Any) -> requests.Response:
         """One attempt, no redirects followed, headers received before the deadline (the body is not read yet).
 
-        A 4xx/5xx goes to error_handler with its body read under the same bounds.
+        With credentials (in its headers or its body) the URL must be on the instance's origin. A 4xx/5xx goes to
+        error_handler with its body read under the same bounds.
         """
-        chosen = dict(headers() if callable(headers) else headers) or {'Accept': '*/*'}
-        if any(name.lower() in CREDENTIAL_HEADERS or name.lower().startswith('x-') for name in chosen):
+        if credentials:
             self.check_credential_url(url)
+        chosen = dict(headers() if callable(headers) else headers) or {'Accept': '*/*'}
 
         def request() -> requests.Response:
             return self._http_request(method, full_url=url, headers=chosen,
@@ -661,8 +671,8 @@ class PolicyClient(BaseClient):
                 received += len(chunk)
                 if received > max_bytes:
                     if strict:
-                        raise DemistoException(f'{what}: the reply is larger than the {format_size(max_bytes)} limit; '
-                                               'it was stopped and nothing of it was kept.')
+                        raise TooLarge(f'{what}: the reply is larger than the {format_size(max_bytes)} limit; '
+                                       'it was stopped and nothing of it was kept.')
                     return
                 yield chunk
         except DeadlineExceeded:
@@ -1670,11 +1680,10 @@ class InstanceParams(InstanceParamsBase):
     """The instance settings, read and checked once."""
 
     vendor = VENDOR
+    url_example = 'https://api-yourfqdn'
     default_timeout = DEFAULT_TIMEOUT_SECONDS
 
     def __init__(self, params: dict[str, Any]):
-        if not str(params.get('url') or '').strip().lower().startswith(('https://', 'http://')):
-            raise DemistoException('Server URL must start with https:// (for example https://api-yourfqdn).')
         credentials = params.get('credentials') or {}
         self.api_key_id = str(credentials.get('identifier') or '').strip()
         self.api_key = str(credentials.get('password') or '').strip()
@@ -2268,9 +2277,9 @@ def settle_endpoints(client: Client, rows: list[dict[str, Any]], limits: ZipLimi
     return [result for result in results if result is not None]
 
 
-def retrieval_results(results: list[EndpointResult]) -> list[Any]:
-    """Context rows and a readable table, the file entries, and (under the partial-failure rule) an error entry
-    only when every endpoint failed."""
+def retrieval_results(results: list[EndpointResult], whole_action: bool = True) -> list[Any]:
+    """Context rows and a readable table and the file entries; when the results are the whole action, the
+    partial-failure rule adds an error entry if every endpoint failed (a polling round applies it at the end)."""
     rows = [result.row for result in results]
     table: list[dict[str, Any]] = []
     for row in rows:
@@ -2293,7 +2302,7 @@ def retrieval_results(results: list[EndpointResult]) -> list[Any]:
                                         outputs_key_field=['action_id', 'endpoint_id'], outputs=rows,
                                         raw_response=rows, readable_output=readable)]
     output.extend(entry for result in results for entry in result.entries)
-    return partial_failure_results(output, failures, len(failures) == len(rows), 'Retrieve File')
+    return partial_failure_results(output, failures, whole_action and len(failures) == len(rows), 'Retrieve File')
 
 # endregion
 
@@ -2480,8 +2489,7 @@ def retrieval_outcome(statuses: list[dict[str, Any]], results: list[EndpointResu
     failed = [key for key, outcome in state.handled.items() if outcome != 'downloaded']
     progress = progress_line('Retrieve File', 'endpoint(s)', len(state.handled) - len(failed), len(pending),
                              len(failed), polling.elapsed())
-    output: list[Any] = retrieval_results(results) if results else []
-    output = [entry for entry in output if not (isinstance(entry, CommandResults) and entry.entry_type == EntryType.ERROR)]
+    output: list[Any] = retrieval_results(results, whole_action=False) if results else []
     if pending and not polling.timed_out():
         progress_entry = CommandResults(readable_output=progress)
         return Round(response=progress_entry, continue_to_poll=True, partial_result=progress_entry,

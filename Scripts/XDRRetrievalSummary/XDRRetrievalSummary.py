@@ -60,7 +60,6 @@ MAX_REDIRECT_HOPS = 3
 MAX_JSON_REPLY_BYTES = 64 * MEBIBYTE
 DEFAULT_COMMAND_BUDGET_SECONDS = 240  # below XSOAR's default 5-minute command timeout
 WEB_SCHEMES = ('https://', 'http://')
-CREDENTIAL_HEADERS = ('authorization', 'cookie', 'proxy-authorization')
 
 MIN_POLLING_INTERVAL = 10  # the server never schedules a polling round sooner
 MAX_POLLING_TIMEOUT = 7 * 24 * 3600
@@ -110,6 +109,14 @@ class TransportFailure(DemistoException):
     def __init__(self, message: str, sent: bool):
         super().__init__(message)
         self.sent = sent
+
+
+class NotJsonReply(DemistoException):
+    """A reply arrived whole but is not JSON."""
+
+
+class TooLarge(DemistoException):
+    """A reply went past its byte cap; it was stopped and nothing of it was kept."""
 
 
 class DeadlineExceeded(TransportFailure):
@@ -438,15 +445,14 @@ class InstanceParamsBase:
 
     vendor = 'The server'
     default_url = ''
+    url_example = 'https://api.example.com'
     default_timeout = 60
 
     def __init__(self, params: dict[str, Any]):
         self.url = str(params.get('url') or self.default_url).strip().rstrip('/')
-        try:
-            self.origin = origin_of(self.url, 'Server URL')
-        except DemistoException:
-            raise DemistoException(f'Server URL must be a plain https:// URL (for example '
-                                   f'{self.default_url or "https://api.example.com"}), got "{self.url[:100]}".') from None
+        if not self.url.lower().startswith(WEB_SCHEMES):
+            raise DemistoException(f'Server URL must start with https:// (for example {self.url_example}).')
+        self.origin = origin_of(self.url, 'Server URL')
         self.verify = not bool_arg(params, 'insecure', False)
         self.proxy = bool_arg(params, 'proxy', False)
         self.timeout = number_arg(params, 'timeout', self.default_timeout, 1, 3600)
@@ -501,11 +507,10 @@ class PolicyClient(BaseClient):
 
         Redirects are refused; kind (READ or ACTION) decides what may be sent again.
         """
-        self.check_credential_url(url)
         deadline = deadline or self.request_deadline()
 
         def attempt() -> requests.Response:
-            res = self.open(what, method, url, headers, error_handler, deadline, **kwargs)
+            res = self.open(what, method, url, headers, error_handler, deadline, credentials=True, **kwargs)
             if res.is_redirect or res.status_code in REDIRECT_STATUSES:
                 res.close()
                 raise DemistoException(
@@ -537,8 +542,8 @@ class PolicyClient(BaseClient):
         try:
             return json.loads(body)
         except ValueError:
-            raise DemistoException(f'{self.vendor} API call {what} returned a reply that is not JSON (status '
-                                   f'{res.status_code}).') from None
+            raise NotJsonReply(f'{self.vendor} API call {what} returned a reply that is not JSON (status '
+                               f'{res.status_code}).') from None
 
     def call_json(self, what: str, kind: str, method: str, url: str, headers: Headers,
                   error_handler: Callable[[requests.Response], None], allow_empty: bool = False, **kwargs: Any) -> Any:
@@ -547,8 +552,10 @@ class PolicyClient(BaseClient):
         res = self.send(what, kind, method, url, headers, error_handler, deadline=deadline, **kwargs)
         try:
             return self.read_json(what, res, deadline, allow_empty=allow_empty)
+        except NotJsonReply:
+            raise
         except DemistoException as error:
-            if kind != ACTION or 'not JSON' in str(error.message):
+            if kind != ACTION:
                 raise
             raise ActionOutcomeUnknown(f'{self.vendor} API call {what} was answered, but the reply did not arrive '
                                        f'({error.message.rstrip(".")}), so it may have been carried out. It was not '
@@ -564,8 +571,9 @@ class PolicyClient(BaseClient):
         for _ in range(MAX_REDIRECT_HOPS + 1):
             headers: Headers = credential_headers if origin == self.origin else {'Accept': '*/*'}
 
-            def attempt(target: str = url, chosen: Headers = headers, verb: str = method) -> requests.Response:
-                return self.open(what, verb, target, chosen, error_handler, deadline)
+            def attempt(target: str = url, chosen: Headers = headers, verb: str = method,
+                        credentials: bool = origin == self.origin) -> requests.Response:
+                return self.open(what, verb, target, chosen, error_handler, deadline, credentials=credentials)
 
             res = self.guarded(what, READ, attempt)
             if not (res.is_redirect or res.status_code in REDIRECT_STATUSES):
@@ -608,14 +616,16 @@ class PolicyClient(BaseClient):
                                    'the configured server URL.')
 
     def open(self, what: str, method: str, url: str, headers: Headers,
-             error_handler: Callable[[requests.Response], None], deadline: float, **kwargs: Any) -> requests.Response:
+             error_handler: Callable[[requests.Response], None], deadline: float, credentials: bool = False,
+             **kwargs: Any) -> requests.Response:
         """One attempt, no redirects followed, headers received before the deadline (the body is not read yet).
 
-        A 4xx/5xx goes to error_handler with its body read under the same bounds.
+        With credentials (in its headers or its body) the URL must be on the instance's origin. A 4xx/5xx goes to
+        error_handler with its body read under the same bounds.
         """
-        chosen = dict(headers() if callable(headers) else headers) or {'Accept': '*/*'}
-        if any(name.lower() in CREDENTIAL_HEADERS or name.lower().startswith('x-') for name in chosen):
+        if credentials:
             self.check_credential_url(url)
+        chosen = dict(headers() if callable(headers) else headers) or {'Accept': '*/*'}
 
         def request() -> requests.Response:
             return self._http_request(method, full_url=url, headers=chosen,
@@ -655,8 +665,8 @@ class PolicyClient(BaseClient):
                 received += len(chunk)
                 if received > max_bytes:
                     if strict:
-                        raise DemistoException(f'{what}: the reply is larger than the {format_size(max_bytes)} limit; '
-                                               'it was stopped and nothing of it was kept.')
+                        raise TooLarge(f'{what}: the reply is larger than the {format_size(max_bytes)} limit; '
+                                       'it was stopped and nothing of it was kept.')
                     return
                 yield chunk
         except DeadlineExceeded:
